@@ -1,0 +1,1 @@
+"""The one door to librdkafka: only this package imports ``confluent_kafka``."""
