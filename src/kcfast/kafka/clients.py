@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -17,6 +18,10 @@ __all__ = [
     "TopicPartition",
     "cluster_metadata",
     "create_topics",
+    "new_admin",
+    "new_consumer",
+    "new_producer",
+    "translate_client_config",
 ]
 
 
@@ -47,3 +52,101 @@ def create_topics(
             if isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS:
                 continue
             raise
+
+
+# Java client settings that librdkafka spells differently, and how to translate their values.
+_TRANSLATE: dict[str, tuple[str, Any]] = {
+    "buffer.memory": ("queue.buffering.max.kbytes", lambda v: str(max(1, int(v) // 1024))),
+    "sasl.mechanism": ("sasl.mechanisms", str),
+}
+# Java-only settings with no librdkafka equivalent: serializers are the converters' job in Connect, and
+# the rest concern the JVM client's own threading and buffering.
+_JAVA_ONLY = frozenset(
+    {
+        "key.serializer",
+        "value.serializer",
+        "key.deserializer",
+        "value.deserializer",
+        "max.block.ms",
+        "max.poll.records",
+        "interceptor.classes",
+        "metric.reporters",
+        "metrics.num.samples",
+        "metrics.sample.window.ms",
+        "metrics.recording.level",
+        "auto.include.jmx.reporter",
+        "partitioner.class",
+        "partitioner.ignore.keys",
+        "partitioner.adaptive.partitioning.enable",
+        "exclude.internal.topics",
+        "default.api.timeout.ms",
+        "client.dns.lookup",
+        "metadata.recovery.strategy",
+        "enable.metrics.push",
+        "retry.backoff.max.ms",
+        "connections.max.idle.ms",
+        "send.buffer.bytes",
+        "receive.buffer.bytes",
+        "reconnect.backoff.ms",
+        "reconnect.backoff.max.ms",
+    }
+)
+
+
+def translate_client_config(conf: dict[str, Any], log: Any = None) -> dict[str, Any]:
+    """Translate Java Kafka client settings into librdkafka's, dropping Java-only keys with a warning."""
+    out: dict[str, Any] = {}
+    for key, value in conf.items():
+        if value is None:
+            continue
+        if key in _JAVA_ONLY:
+            if log is not None:
+                log.info("Client setting %s has no librdkafka equivalent; ignored", key)
+            continue
+        if key in _TRANSLATE:
+            new_key, fn = _TRANSLATE[key]
+            out[new_key] = fn(value)
+            continue
+        out[key] = value if isinstance(value, (int, float, bool)) or callable(value) else str(value)
+    return out
+
+
+def _unknown_property(exc: KafkaException) -> str | None:
+    text = str(exc.args[0] if exc.args else exc)
+    marker = 'No such configuration property: "'
+    if marker in text:
+        return text.split(marker, 1)[1].split('"', 1)[0]
+    return None
+
+
+_LIBRDKAFKA_LOG = logging.getLogger("kcfast.librdkafka")
+
+
+def _create(factory: Any, conf: dict[str, Any], log: Any) -> Any:
+    conf = dict(conf)
+    conf.setdefault("logger", _LIBRDKAFKA_LOG)
+    while True:
+        try:
+            return factory(conf)
+        except KafkaException as exc:
+            key = _unknown_property(exc)
+            if key is None or key not in conf:
+                raise
+            if log is not None:
+                log.warning("Client setting %s is not known to librdkafka; ignored", key)
+            del conf[key]
+
+
+def new_producer(conf: dict[str, Any], log: Any = None) -> Producer:
+    """A producer from Java-style settings; settings librdkafka does not know are dropped with a warning."""
+    return _create(Producer, translate_client_config(conf, log), log)
+
+
+def new_consumer(conf: dict[str, Any], log: Any = None) -> Consumer:
+    """A consumer from Java-style settings; settings librdkafka does not know are dropped with a warning."""
+    return _create(Consumer, translate_client_config(conf, log), log)
+
+
+def new_admin(conf: dict[str, Any], log: Any = None) -> AdminClient:
+    """An admin client from Java-style settings."""
+    return _create(AdminClient, translate_client_config(conf, log), log)

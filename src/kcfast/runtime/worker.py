@@ -1,0 +1,359 @@
+"""The worker: connector instances and task threads, their clients, converters and offset stores.
+
+The herder decides what runs; the worker runs it. Every method is synchronous and thread-safe; the slow
+ones (starting and stopping connectors and tasks) are called by the herder through an executor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from kcfast.errors import ConnectError
+from kcfast.runtime.status import (
+    ConnectorStatusListener,
+    ConnectorTaskId,
+    TargetState,
+    TaskStatusListener,
+)
+from kcfast.runtime.worker_task import WorkerTask
+
+log = logging.getLogger(__name__)
+
+JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
+SIMPLE_HEADER_CONVERTER = "org.apache.kafka.connect.storage.SimpleHeaderConverter"
+
+
+def _prefixed(props: dict[str, str], prefix: str) -> dict[str, str]:
+    return {k[len(prefix):]: v for k, v in props.items() if k.startswith(prefix)}
+
+
+class WorkerConnector:
+    """One connector instance and its target state. Calls into the connector are serialized by a lock."""
+
+    def __init__(self, name: str, connector: Any, props: dict[str, str], ctx: Any,
+                 listener: ConnectorStatusListener) -> None:
+        self.name = name
+        self.connector = connector
+        self.props = props
+        self.ctx = ctx
+        self.listener = listener
+        self.lock = threading.RLock()
+        self.state: TargetState | None = None  # what the instance is in now; None = never started
+        self.failed = False
+
+    def transition_to(self, target: TargetState) -> None:
+        with self.lock:
+            if self.failed or target is self.state:
+                if self.failed and target is TargetState.STOPPED:
+                    self._stop_instance()
+                    self.state = TargetState.STOPPED
+                    self.listener.on_stop(self.name)
+                return
+            try:
+                if target is TargetState.STARTED:
+                    previous = self.state
+                    if previous in (None, TargetState.STOPPED):
+                        self._start_instance()
+                    self.state = TargetState.STARTED
+                    if previous is TargetState.PAUSED:
+                        self.listener.on_resume(self.name)
+                    else:
+                        self.listener.on_startup(self.name)
+                elif target is TargetState.PAUSED:
+                    if self.state in (None, TargetState.STOPPED):
+                        self._start_instance()
+                    self.state = TargetState.PAUSED
+                    self.listener.on_pause(self.name)
+                else:
+                    if self.state in (TargetState.STARTED, TargetState.PAUSED):
+                        self._stop_instance()
+                    self.state = TargetState.STOPPED
+                    self.listener.on_stop(self.name)
+            except Exception as exc:  # noqa: BLE001 - reported as FAILED, never raised to the herder
+                log.error("[%s] Error while starting connector", self.name, exc_info=exc)
+                self.fail(exc)
+
+    def fail(self, exc: BaseException) -> None:
+        self.failed = True
+        self.listener.on_failure(self.name, exc)
+
+    def _start_instance(self) -> None:
+        self.connector.initialize(self.ctx)
+        self.connector.start(dict(self.props))
+
+    def _stop_instance(self) -> None:
+        try:
+            self.connector.stop()
+        except Exception as exc:  # noqa: BLE001
+            log.error("[%s] Error while stopping connector", self.name, exc_info=exc)
+
+    def shutdown(self) -> None:
+        with self.lock:
+            if self.state in (TargetState.STARTED, TargetState.PAUSED) and not self.failed:
+                self._stop_instance()
+            elif self.failed and self.state in (TargetState.STARTED, TargetState.PAUSED):
+                self._stop_instance()
+            self.state = None
+            if not self.failed:
+                self.listener.on_shutdown(self.name)
+
+
+class Worker:
+    """Runs connectors and tasks for a herder."""
+
+    def __init__(self, worker_id: str, config: Any, plugins: Any, offset_store: Any,
+                 kafka_cluster_id: str | None = None) -> None:
+        self.worker_id = worker_id
+        self.config = config
+        self.plugins = plugins
+        self.offset_store = offset_store
+        self.kafka_cluster_id = kafka_cluster_id
+        self.props: dict[str, str] = dict(config.originals() if hasattr(config, "originals") else config)
+        self._connectors: dict[str, WorkerConnector] = {}
+        self._tasks: dict[ConnectorTaskId, WorkerTask] = {}
+        self._lock = threading.RLock()
+        self.topic_listener: Any = None  # callable(connector, topic) for active-topic tracking
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.offset_store.start()
+
+    def stop(self) -> None:
+        ids = list(self.task_ids())
+        self.stop_and_await_tasks(ids)
+        for name in list(self.connector_names()):
+            self.stop_and_await_connector(name)
+        self.offset_store.stop()
+
+    # -- connectors ------------------------------------------------------------------------------------
+
+    def connector_type(self, props: dict[str, str]) -> str:
+        try:
+            cls = self.plugins.connector_class(props.get("connector.class", ""))
+        except Exception:  # noqa: BLE001
+            return "unknown"
+        return str(self.plugins.connector_type(cls))
+
+    def start_connector(self, name: str, props: dict[str, str], ctx: Any, listener: ConnectorStatusListener,
+                        target_state: TargetState) -> None:
+        with self._lock:
+            if name in self._connectors:
+                raise ConnectError(f"Connector with name {name} already exists")
+        try:
+            cls = self.plugins.connector_class(props["connector.class"])
+            connector = cls()
+        except Exception as exc:  # noqa: BLE001
+            log.error("[%s] Failed to create connector", name, exc_info=exc)
+            listener.on_failure(name, exc)
+            return
+        wc = WorkerConnector(name, connector, dict(props), ctx, listener)
+        with self._lock:
+            self._connectors[name] = wc
+        wc.transition_to(target_state)
+
+    def is_running(self, name: str) -> bool:
+        wc = self._connectors.get(name)
+        return wc is not None and not wc.failed and wc.state is TargetState.STARTED
+
+    def connector_task_configs(self, name: str, props: dict[str, str]) -> list[dict[str, str]]:
+        wc = self._connectors.get(name)
+        if wc is None:
+            raise ConnectError(f"Connector {name} not found in this worker.")
+        max_tasks = int(props.get("tasks.max", "1"))
+        with wc.lock:
+            task_class = wc.connector.task_class()
+            configs = wc.connector.task_configs(max_tasks)
+        enforce = props.get("tasks.max.enforce", "true").strip().lower() != "false"
+        if len(configs) > max_tasks:
+            msg = (f"The connector {name} has generated {len(configs)} tasks, which is greater than {max_tasks}, "
+                   "the maximum number of tasks it is configured to create. This behaviour should be considered "
+                   "a bug and is disallowed. If necessary, it can be permitted by reconfiguring the connector with "
+                   "'tasks.max.enforce' set to false; however, this option will be removed in a future release of "
+                   "Apache Kafka.")
+            if enforce:
+                raise ConnectError(msg)
+            log.warning(msg)
+        out = []
+        class_name = f"{task_class.__module__}.{task_class.__qualname__}"
+        for cfg in configs:
+            task_props = {str(k): str(v) for k, v in dict(cfg).items() if v is not None}
+            task_props["task.class"] = class_name
+            for key in ("topics", "topics.regex"):
+                if key in props:
+                    task_props[key] = props[key]
+            out.append(task_props)
+        return out
+
+    def stop_and_await_connector(self, name: str) -> None:
+        with self._lock:
+            wc = self._connectors.pop(name, None)
+        if wc is not None:
+            wc.shutdown()
+
+    def set_target_state(self, name: str, state: TargetState) -> None:
+        wc = self._connectors.get(name)
+        if wc is not None:
+            wc.transition_to(state)
+        for tid, task in list(self._tasks.items()):
+            if tid.connector == name:
+                task.transition_to(state)
+
+    def fail_connector(self, name: str, exc: BaseException) -> None:
+        wc = self._connectors.get(name)
+        if wc is not None:
+            wc.fail(exc)
+
+    def connector_names(self) -> set[str]:
+        return set(self._connectors)
+
+    def connector(self, name: str) -> Any:
+        wc = self._connectors.get(name)
+        return wc.connector if wc is not None else None
+
+    # -- tasks -----------------------------------------------------------------------------------------
+
+    def task_ids(self) -> set[ConnectorTaskId]:
+        return set(self._tasks)
+
+    def task(self, task_id: ConnectorTaskId) -> WorkerTask | None:
+        return self._tasks.get(task_id)
+
+    def _converter(self, kind: str, connector_props: dict[str, str]) -> Any:
+        key = f"{kind}.converter"
+        source = connector_props if connector_props.get(key) else self.props
+        name = source.get(key)
+        if kind == "header":
+            name = name or SIMPLE_HEADER_CONVERTER
+            cls = self.plugins.header_converter_class(name)
+            conv = cls()
+            configs = _prefixed(source, key + ".")
+            configs.setdefault("converter.type", "header")
+            conv.configure(configs)
+            return conv
+        if not name:
+            raise ConnectError(f"Missing required configuration \"{key}\" which has no default value.")
+        cls = self.plugins.converter_class(name)
+        conv = cls()
+        configs = _prefixed(source, key + ".")
+        configs.setdefault("converter.type", kind)
+        conv.configure(configs, kind == "key")
+        return conv
+
+    def _client_config(self, kind: str, connector_props: dict[str, str], defaults: dict[str, Any]) -> dict[str, Any]:
+        conf: dict[str, Any] = {"bootstrap.servers": self.props.get("bootstrap.servers", "localhost:9092")}
+        for key in ("security.protocol", "client.dns.lookup"):
+            if key in self.props:
+                conf[key] = self.props[key]
+        for key, value in self.props.items():
+            if key.startswith(("ssl.", "sasl.")):
+                conf[key] = value
+        conf.update(defaults)
+        conf.update(_prefixed(self.props, f"{kind}."))
+        conf.update(_prefixed(connector_props, f"{kind}.override."))
+        return conf
+
+    def start_task(self, task_id: ConnectorTaskId, connector_props: dict[str, str], task_props: dict[str, str],
+                   listener: TaskStatusListener, target_state: TargetState) -> bool:
+        with self._lock:
+            if task_id in self._tasks:
+                raise ConnectError(f"Task already exists in this worker: {task_id}")
+        log.info("Creating task %s", task_id)
+        try:
+            worker_task = self._build_task(task_id, connector_props, task_props, listener, target_state)
+        except Exception as exc:  # noqa: BLE001 - a task that cannot be built is FAILED, the worker goes on
+            log.error("Failed to start task %s", task_id, exc_info=exc)
+            listener.on_failure(task_id, exc)
+            return False
+        with self._lock:
+            self._tasks[task_id] = worker_task
+        worker_task.start_thread()
+        return True
+
+    def _build_task(self, task_id: ConnectorTaskId, connector_props: dict[str, str], task_props: dict[str, str],
+                    listener: TaskStatusListener, target_state: TargetState) -> WorkerTask:
+        from kcfast.plugins import import_class
+        from kcfast.runtime.transforms import build_chain
+
+        task_class = import_class(task_props["task.class"])
+        task = task_class()
+        kc = self._converter("key", connector_props)
+        vc = self._converter("value", connector_props)
+        hc = self._converter("header", connector_props)
+        chain = build_chain(connector_props, self.plugins)
+        common = dict(task_id=task_id, task=task, task_props=task_props, listener=listener,
+                      target_state=target_state, worker_config=self.props)
+        ctype = self.connector_type(connector_props)
+        if ctype == "sink":
+            from kcfast.runtime.sink_task import WorkerSinkTask
+
+            consumer_conf = self._client_config("consumer", connector_props, {
+                "group.id": f"connect-{task_id.connector}",
+                "client.id": f"connector-consumer-{task_id}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "enable.partition.eof": False,
+            })
+            wt: WorkerTask = WorkerSinkTask(consumer_config=consumer_conf, key_converter=kc, value_converter=vc,
+                                            header_converter=hc, transforms=chain, **common)
+            if self.topic_listener is not None:
+                seen: set[str] = set()
+                connector = task_id.connector
+
+                def on_records(records: list[Any], _seen: set[str] = seen) -> None:
+                    for r in records:
+                        t = r.original_topic
+                        if t not in _seen:
+                            _seen.add(t)
+                            self.topic_listener(connector, t)
+
+                wt.on_topic = on_records  # type: ignore[attr-defined]
+            return wt
+        if ctype == "source":
+            from kcfast.runtime.source_task import WorkerSourceTask
+            from kcfast.storage.offsets import OffsetStorageReaderImpl, OffsetStorageWriter
+
+            producer_conf = self._client_config("producer", connector_props, {
+                "client.id": f"connector-producer-{task_id}",
+                "acks": "all",
+                "linger.ms": 5,
+                "partitioner": "murmur2_random",
+            })
+            reader = OffsetStorageReaderImpl(self.offset_store, task_id.connector)
+            writer = OffsetStorageWriter(self.offset_store, task_id.connector)
+            wt = WorkerSourceTask(producer_config=producer_conf, key_converter=kc, value_converter=vc,
+                                  header_converter=hc, offset_reader=reader, offset_writer=writer,
+                                  transforms=chain, **common)
+            if self.topic_listener is not None:
+                seen_topics: set[str] = set()
+                name = task_id.connector
+
+                def on_topic(topic: str, _seen: set[str] = seen_topics) -> None:
+                    if topic not in _seen:
+                        _seen.add(topic)
+                        self.topic_listener(name, topic)
+
+                wt.on_topic = on_topic
+            return wt
+        raise ConnectError(f"Cannot start task {task_id}: connector class is neither a source nor a sink")
+
+    def stop_and_await_tasks(self, ids: list[ConnectorTaskId], timeout: float | None = None) -> None:
+        """Stop tasks and wait for them, within ``task.shutdown.graceful.timeout.ms`` in total."""
+        if timeout is None:
+            timeout = int(self.props.get("task.shutdown.graceful.timeout.ms", 5000)) / 1000.0
+        tasks = []
+        with self._lock:
+            for tid in ids:
+                wt = self._tasks.pop(tid, None)
+                if wt is not None:
+                    tasks.append(wt)
+        for wt in tasks:
+            wt.stop()
+        deadline = time.monotonic() + timeout
+        for wt in tasks:
+            if not wt.await_stop(max(0.0, deadline - time.monotonic())):
+                log.error("Graceful stop of task %s failed.", wt.id)
+                wt.cancel()
