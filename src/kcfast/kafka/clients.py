@@ -17,7 +17,10 @@ __all__ = [
     "Producer",
     "TopicPartition",
     "cluster_metadata",
+    "alter_group_offsets",
     "create_topics",
+    "delete_group",
+    "list_group_offsets",
     "new_admin",
     "new_consumer",
     "new_producer",
@@ -150,3 +153,69 @@ def new_consumer(conf: dict[str, Any], log: Any = None) -> Consumer:
 def new_admin(conf: dict[str, Any], log: Any = None) -> AdminClient:
     """An admin client from Java-style settings."""
     return _create(AdminClient, translate_client_config(conf, log), log)
+
+
+def _result(futures: Any, timeout: float) -> Any:
+    values = list(futures.values()) if isinstance(futures, dict) else list(futures)
+    return [f.result(timeout=timeout) for f in values]
+
+
+def list_group_offsets(admin: AdminClient, group: str, timeout: float = 30.0) -> dict[tuple[str, int], int]:
+    """Committed offsets of a consumer group (partitions without a committed offset are left out)."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+
+    try:
+        results = _result(admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)]), timeout)
+    except KafkaException as exc:
+        err = exc.args[0] if exc.args else None
+        if isinstance(err, KafkaError) and err.code() in (KafkaError.GROUP_ID_NOT_FOUND,):
+            return {}
+        raise
+    out: dict[tuple[str, int], int] = {}
+    for res in results:
+        for tp in res.topic_partitions or []:
+            if tp.error is None and tp.offset >= 0:
+                out[(tp.topic, tp.partition)] = tp.offset
+    return out
+
+
+def delete_group(admin: AdminClient, group: str, timeout: float = 30.0) -> None:
+    """Delete a consumer group and its offsets; a group that does not exist is not an error."""
+    try:
+        _result(admin.delete_consumer_groups([group], request_timeout=timeout), timeout)
+    except KafkaException as exc:
+        err = exc.args[0] if exc.args else None
+        if isinstance(err, KafkaError) and err.code() == KafkaError.GROUP_ID_NOT_FOUND:
+            return
+        raise
+
+
+def alter_group_offsets(
+    admin: AdminClient, group: str, offsets: dict[tuple[str, int], int | None], timeout: float = 30.0
+) -> None:
+    """Set (int) or remove (None) committed offsets of an empty consumer group.
+
+    librdkafka has no per-partition offset deletion, so removing offsets rebuilds the group: the offsets
+    that stay are read, the group is deleted, and the remaining offsets are committed again. That is only
+    correct for a group with no active members, which the offsets API requires anyway.
+    """
+    from confluent_kafka import ConsumerGroupTopicPartitions
+
+    if any(v is None for v in offsets.values()):
+        keep = list_group_offsets(admin, group, timeout)
+        for tp, off in offsets.items():
+            if off is None:
+                keep.pop(tp, None)
+            else:
+                keep[tp] = off
+        delete_group(admin, group, timeout)
+        final: dict[tuple[str, int], int] = keep
+    else:
+        final = {tp: int(off) for tp, off in offsets.items() if off is not None}
+    if not final:
+        return
+    request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p, o) for (t, p), o in sorted(final.items())])
+    for res in _result(admin.alter_consumer_group_offsets([request], request_timeout=timeout), timeout):
+        for tp in res.topic_partitions or []:
+            if tp.error is not None:
+                raise KafkaException(tp.error)

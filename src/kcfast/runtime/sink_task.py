@@ -85,7 +85,7 @@ class WorkerSinkTask(WorkerTask):
         self.transforms = transforms
         self.batch_size = int(consumer_config.pop("max.poll.records", DEFAULT_BATCH))
         self.commit_interval = int(self.worker_config.get("offset.flush.interval.ms", 60000)) / 1000.0
-        self.offsets = core.SinkOffsets()
+        self.offsets = core.SinkOffsets(partition_type=TopicPartition)
         self.assignment: set[TopicPartition] = set()
         self.context = WorkerSinkTaskContext(self)
         self.errant_record_reporter: Any = None
@@ -262,12 +262,12 @@ class WorkerSinkTask(WorkerTask):
         owned = {tp: off for tp, off in committable.items() if tp in self.assignment}
         if not owned:
             return
-        self.offsets.set_committed(owned)
         try:
             self.consumer.commit(
-                offsets=[clients.TopicPartition(tp.topic, tp.partition, int(off)) for tp, off in owned.items()],
+                offsets=[clients.TopicPartition(tp[0], tp[1], int(off)) for tp, off in owned.items()],
                 asynchronous=False,
             )
+            self.offsets.set_committed(owned)
             self.log.debug("Committed offsets %s", owned)
         except clients.KafkaException as exc:
             if revoking:

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+from kcfast.api.connector import SourceConnectorContext
 from kcfast.errors import ConnectError
 from kcfast.runtime.status import (
     ConnectorStatusListener,
@@ -19,6 +20,7 @@ from kcfast.runtime.status import (
     TaskStatusListener,
 )
 from kcfast.runtime.worker_task import WorkerTask
+from kcfast.storage.offsets import OffsetStorageReaderImpl, OffsetStorageWriter
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,23 @@ SIMPLE_HEADER_CONVERTER = "org.apache.kafka.connect.storage.SimpleHeaderConverte
 
 def _prefixed(props: dict[str, str], prefix: str) -> dict[str, str]:
     return {k[len(prefix):]: v for k, v in props.items() if k.startswith(prefix)}
+
+
+class SourceConnectorContextImpl(SourceConnectorContext):
+    """The herder's connector context plus the offset reader a source connector may use."""
+
+    def __init__(self, inner: Any, reader: Any) -> None:
+        self._inner = inner
+        self._reader = reader
+
+    def request_task_reconfiguration(self) -> None:
+        self._inner.request_task_reconfiguration()
+
+    def raise_error(self, exc: BaseException) -> None:
+        self._inner.raise_error(exc)
+
+    def offset_storage_reader(self) -> Any:
+        return self._reader
 
 
 class WorkerConnector:
@@ -150,6 +169,8 @@ class Worker:
             log.error("[%s] Failed to create connector", name, exc_info=exc)
             listener.on_failure(name, exc)
             return
+        if self.plugins.connector_type(cls) == "source":
+            ctx = SourceConnectorContextImpl(ctx, OffsetStorageReaderImpl(self.offset_store, name))
         wc = WorkerConnector(name, connector, dict(props), ctx, listener)
         with self._lock:
             self._connectors[name] = wc
@@ -209,6 +230,32 @@ class Worker:
 
     def connector_names(self) -> set[str]:
         return set(self._connectors)
+
+    # -- offsets REST API ------------------------------------------------------------------------------
+
+    def _admin(self) -> Any:
+        from kcfast.kafka.clients import new_admin
+
+        conf = {k: v for k, v in self.props.items() if k in ("bootstrap.servers", "security.protocol")
+                or k.startswith(("ssl.", "sasl."))}
+        conf.update(_prefixed(self.props, "admin."))
+        return new_admin(conf, log)
+
+    def connector_offsets(self, name: str, props: dict[str, str]) -> dict[str, Any]:
+        from kcfast.runtime import offsets_api
+
+        if self.connector_type(props) == "sink":
+            return offsets_api.read_sink_offsets(self._admin(), name, props)
+        return offsets_api.read_source_offsets(self.offset_store, name)
+
+    def modify_connector_offsets(self, name: str, props: dict[str, str], body: dict[str, Any] | None) -> str:
+        """Alter (``body``) or reset (``None``) the offsets of a stopped connector; returns the message."""
+        from kcfast.runtime import offsets_api
+
+        connector = self.plugins.connector_class(props["connector.class"])()
+        if self.connector_type(props) == "sink":
+            return offsets_api.modify_sink_offsets(self._admin(), connector, name, props, body)
+        return offsets_api.modify_source_offsets(self.offset_store, connector, name, props, body)
 
     def connector(self, name: str) -> Any:
         wc = self._connectors.get(name)
@@ -314,7 +361,6 @@ class Worker:
             return wt
         if ctype == "source":
             from kcfast.runtime.source_task import WorkerSourceTask
-            from kcfast.storage.offsets import OffsetStorageReaderImpl, OffsetStorageWriter
 
             producer_conf = self._client_config("producer", connector_props, {
                 "client.id": f"connector-producer-{task_id}",

@@ -1,0 +1,5 @@
+import sys
+
+from kcfast.cli import main
+
+sys.exit(main())

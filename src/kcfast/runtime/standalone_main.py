@@ -1,0 +1,88 @@
+"""A standalone worker process put together: config, plugins, offset file, worker, herder, REST server."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kcfast.config import WorkerConfig
+from kcfast.errors import ConfigError
+from kcfast.plugins import Plugins
+from kcfast.properties import load_properties
+from kcfast.rest.server import RestConfig, RestServer
+from kcfast.runtime.standalone import StandaloneHerder
+from kcfast.runtime.status import TargetState
+from kcfast.runtime.worker import Worker
+from kcfast.storage.file import FileOffsetBackingStore
+
+log = logging.getLogger(__name__)
+
+_INITIAL_STATES = {"RUNNING": TargetState.STARTED, "PAUSED": TargetState.PAUSED, "STOPPED": TargetState.STOPPED}
+
+
+def _cluster_id(bootstrap: str) -> str | None:
+    from kcfast.kafka.clients import cluster_metadata
+
+    try:
+        return cluster_metadata(bootstrap, timeout=10.0).cluster_id
+    except Exception as exc:  # noqa: BLE001 - the worker still starts; tasks report broker problems
+        log.warning("Could not read the Kafka cluster id from %s: %s", bootstrap, exc)
+        return None
+
+
+class StandaloneRuntime:
+    """Everything ``kcfast standalone`` runs, in one object with ``start``/``stop``."""
+
+    def __init__(self, worker_props: dict[str, str]) -> None:
+        self.props = dict(worker_props)
+        self.config = WorkerConfig(self.props)
+        self.plugins = Plugins(self.config.plugin_path)
+        self.server = RestServer(RestConfig.from_props(self.props))
+        self.worker: Any = None
+        self.herder: Any = None
+
+    @classmethod
+    def from_worker_file(cls, path: str) -> "StandaloneRuntime":
+        return cls(load_properties(path))
+
+    @property
+    def rest_url(self) -> str:
+        return str(self.server.advertised_url())
+
+    async def start(self) -> None:
+        self.server.bind()
+        bootstrap = self.config.bootstrap_servers
+        filename = self.config.offset_storage_file_filename
+        if not filename:
+            raise ConfigError('Missing required configuration "offset.storage.file.filename" which has no default '
+                              "value.")
+        store = FileOffsetBackingStore(filename)
+        self.worker = Worker(self.server.worker_id(), self.config, self.plugins, store,
+                             kafka_cluster_id=_cluster_id(bootstrap))
+        self.herder = StandaloneHerder(self.worker, kafka_cluster_id=self.worker.kafka_cluster_id)
+        self.worker.topic_listener = self.herder.record_active_topic
+        await self.herder.start()
+        await self.server.start(self.herder)
+
+    async def create_connector(self, name: str, config: dict[str, str], initial_state: str | None = None) -> Any:
+        target = None
+        if initial_state:
+            try:
+                target = _INITIAL_STATES[initial_state.strip().upper()]
+            except KeyError:
+                raise ValueError(f"Unknown initial_state {initial_state!r}; expected RUNNING, PAUSED or STOPPED") \
+                    from None
+        created, info = await self.herder.put_connector_config(name, config, allow_replace=False,
+                                                               target_state=target)
+        log.info("Created connector %s", name)
+        return info
+
+    def ready(self) -> None:
+        self.herder.ready()
+
+    async def stop(self) -> None:
+        try:
+            await self.server.stop()
+        finally:
+            if self.herder is not None:
+                await self.herder.stop()
