@@ -28,9 +28,13 @@ __all__ = [
 ]
 
 
+_LIBRDKAFKA_LOG = logging.getLogger("kcfast.librdkafka")
+
+
 def cluster_metadata(bootstrap_servers: str, timeout: float = 5.0) -> Any:
     """Fetch cluster metadata (raises ``KafkaException`` when the broker does not answer)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": int(timeout * 1000)})
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": int(timeout * 1000),
+                         "logger": _LIBRDKAFKA_LOG})
     return admin.list_topics(timeout=timeout)
 
 
@@ -41,7 +45,7 @@ def create_topics(
     timeout: float = 30.0,
 ) -> None:
     """Create ``{name: partitions}`` topics, ignoring those that already exist."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "logger": _LIBRDKAFKA_LOG})
     futures = admin.create_topics(
         [NewTopic(name, num_partitions=n, replication_factor=1, config=dict(config or {})) for name, n in topics.items()],
         operation_timeout=timeout,
@@ -120,9 +124,6 @@ def _unknown_property(exc: KafkaException) -> str | None:
     if marker in text:
         return text.split(marker, 1)[1].split('"', 1)[0]
     return None
-
-
-_LIBRDKAFKA_LOG = logging.getLogger("kcfast.librdkafka")
 
 
 def _create(factory: Any, conf: dict[str, Any], log: Any) -> Any:
