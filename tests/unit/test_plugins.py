@@ -104,6 +104,11 @@ class _Connector:
         return "ignored"
 
 
+_TRANSFORM_MODULES = ("cast", "drop_headers", "extract_field", "filter", "flatten", "header_from", "hoist_field",
+                      "insert_header", "mask_field", "regex_router", "replace_field", "set_schema_metadata",
+                      "timestamp_converter", "timestamp_router", "value_to_key")
+
+
 @pytest.fixture
 def fake_builtins(monkeypatch: pytest.MonkeyPatch) -> dict[str, type]:
     """Stand-ins for some built-in modules, so the tests do not depend on which ones exist in the tree."""
@@ -128,6 +133,9 @@ def fake_builtins(monkeypatch: pytest.MonkeyPatch) -> dict[str, type]:
     for absent in ("kcfast.connectors.synthetic", "kcfast.transforms.predicates", "kcfast.runtime.policies",
                    "kcfast.config_providers"):
         monkeypatch.setitem(sys.modules, absent, None)
+    # The real transformation modules may already be imported by other tests: hide them too.
+    for module in _TRANSFORM_MODULES:
+        monkeypatch.setitem(sys.modules, f"kcfast.transforms.{module}", None)
     return {"source": source, "sink": sink, "task": task, "json": json_conv, "insert_value": insert_value}
 
 
