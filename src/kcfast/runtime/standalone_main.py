@@ -34,9 +34,20 @@ class StandaloneRuntime:
     """Everything ``kcfast standalone`` runs, in one object with ``start``/``stop``."""
 
     def __init__(self, worker_props: dict[str, str]) -> None:
-        self.props = dict(worker_props)
+        from kcfast.config_providers import providers_from_worker_config, resolve, resolve_worker_config
+
+        raw = dict(worker_props)
+        self.plugins = Plugins(WorkerConfig(raw).plugin_path)
+        # The worker config's own ${provider:path:key} variables are resolved once, at startup.
+        self.props = {k: v for k, v in resolve_worker_config(raw, self.plugins).items() if v is not None}
         self.config = WorkerConfig(self.props)
-        self.plugins = Plugins(self.config.plugin_path)
+        self.providers = providers_from_worker_config(self.props, self.plugins)
+        providers = self.providers
+
+        def transform(config: Any) -> Any:
+            return resolve(config, providers) if providers else dict(config)
+
+        self._transform = transform
         self.server = RestServer(RestConfig.from_props(self.props))
         self.worker: Any = None
         self.herder: Any = None
@@ -59,7 +70,8 @@ class StandaloneRuntime:
         store = FileOffsetBackingStore(filename)
         self.worker = Worker(self.server.worker_id(), self.config, self.plugins, store,
                              kafka_cluster_id=_cluster_id(bootstrap))
-        self.herder = StandaloneHerder(self.worker, kafka_cluster_id=self.worker.kafka_cluster_id)
+        self.herder = StandaloneHerder(self.worker, kafka_cluster_id=self.worker.kafka_cluster_id,
+                                       config_transformer=self._transform)
         self.worker.topic_listener = self.herder.record_active_topic
         await self.herder.start()
         await self.server.start(self.herder)
