@@ -1,0 +1,217 @@
+# Typed public surface of the record core. ``kcfast._core`` (compiled) and ``kcfast._core_py`` (its
+# pure-Python twin) both implement exactly this API; import it through ``kcfast.core``.
+#
+# Parts: records (ConnectRecord, SinkRecord, SourceRecord, TimestampType), offsets (SubmittedRecords,
+# SubmittedRecord, CommittableOffsets, PartitionOffsets, SinkOffsets) and batch conversion
+# (sink_records_from_messages, encode_source_records, produce_batch). TimestampType, CommittableOffsets and
+# PartitionOffsets are defined once in kcfast._core_common and shared by both implementations.
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Protocol
+
+from kcfast._core_common import CommittableOffsets as CommittableOffsets
+from kcfast._core_common import PartitionOffsets as PartitionOffsets
+from kcfast._core_common import TimestampType as TimestampType
+from kcfast.api.converter import Converter, HeaderConverter
+from kcfast.data import ConnectHeaders, Schema
+
+__all__: list[str]
+
+TopicPartition = tuple[str, int]
+"""A Kafka topic-partition as the core keys it: ``(topic, partition)`` (or a named tuple of those, made by
+``SinkOffsets(partition_type)``)."""
+
+class _Message(Protocol):
+    """What the core reads from a ``confluent_kafka.Message``."""
+
+    def error(self) -> Any: ...
+    def topic(self) -> str | None: ...
+    def partition(self) -> int | None: ...
+    def offset(self) -> int | None: ...
+    def timestamp(self) -> tuple[int, int]: ...
+    def key(self) -> bytes | None: ...
+    def value(self) -> bytes | None: ...
+    def headers(self) -> list[tuple[str, bytes | None]] | None: ...
+
+class _Producer(Protocol):
+    """What ``produce_batch`` calls on a ``confluent_kafka.Producer``."""
+
+    def produce(self, topic: str, value: Any = ..., key: Any = ..., partition: int = ..., **kwargs: Any) -> None: ...
+    def poll(self, timeout: float = ...) -> int: ...
+
+# ---------------------------------------------------------------------------------------------- records
+
+class ConnectRecord:
+    """Base of the records that flow through a connector (Kafka Connect's ``ConnectRecord``)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def kafka_partition(self) -> int | None: ...
+    @property
+    def key_schema(self) -> Schema | None: ...
+    @property
+    def key(self) -> Any: ...
+    @property
+    def value_schema(self) -> Schema | None: ...
+    @property
+    def value(self) -> Any: ...
+    @property
+    def timestamp(self) -> int | None: ...
+    @property
+    def headers(self) -> ConnectHeaders: ...
+    def new_record(
+        self,
+        topic: str,
+        kafka_partition: int | None,
+        key_schema: Schema | None,
+        key: Any,
+        value_schema: Schema | None,
+        value: Any,
+        timestamp: int | None,
+        headers: ConnectHeaders | Iterable[Any] | None = None,
+    ) -> ConnectRecord: ...
+    def __eq__(self, other: object) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+class SinkRecord(ConnectRecord):
+    """A record consumed from Kafka, handed to a sink task (Kafka Connect's ``SinkRecord``)."""
+
+    def __init__(
+        self,
+        topic: str,
+        kafka_partition: int | None,
+        key_schema: Schema | None,
+        key: Any,
+        value_schema: Schema | None,
+        value: Any,
+        kafka_offset: int,
+        timestamp: int | None = None,
+        timestamp_type: TimestampType = ...,
+        headers: ConnectHeaders | Iterable[Any] | None = None,
+        original_topic: str | None = None,
+        original_kafka_partition: int | None = None,
+        original_kafka_offset: int | None = None,
+    ) -> None: ...
+    @property
+    def kafka_offset(self) -> int: ...
+    @property
+    def timestamp_type(self) -> TimestampType: ...
+    @property
+    def original_topic(self) -> str: ...
+    @property
+    def original_kafka_partition(self) -> int | None: ...
+    @property
+    def original_kafka_offset(self) -> int: ...
+    def new_record(
+        self,
+        topic: str,
+        kafka_partition: int | None,
+        key_schema: Schema | None,
+        key: Any,
+        value_schema: Schema | None,
+        value: Any,
+        timestamp: int | None,
+        headers: ConnectHeaders | Iterable[Any] | None = None,
+    ) -> SinkRecord: ...
+
+class SourceRecord(ConnectRecord):
+    """A record produced by a source task, to be written to Kafka (Kafka Connect's ``SourceRecord``)."""
+
+    def __init__(
+        self,
+        source_partition: Mapping[str, Any] | None,
+        source_offset: Mapping[str, Any] | None,
+        topic: str,
+        kafka_partition: int | None = None,
+        key_schema: Schema | None = None,
+        key: Any = None,
+        value_schema: Schema | None = None,
+        value: Any = None,
+        timestamp: int | None = None,
+        headers: ConnectHeaders | Iterable[Any] | None = None,
+    ) -> None: ...
+    @property
+    def source_partition(self) -> Mapping[str, Any] | None: ...
+    @property
+    def source_offset(self) -> Mapping[str, Any] | None: ...
+    def new_record(
+        self,
+        topic: str,
+        kafka_partition: int | None,
+        key_schema: Schema | None,
+        key: Any,
+        value_schema: Schema | None,
+        value: Any,
+        timestamp: int | None,
+        headers: ConnectHeaders | Iterable[Any] | None = None,
+    ) -> SourceRecord: ...
+
+# ---------------------------------------------------------------------------------------------- offsets
+
+class SubmittedRecord:
+    """One source record handed to the producer, waiting for its delivery acknowledgement."""
+
+    @property
+    def source_partition(self) -> Mapping[str, Any] | None: ...
+    @property
+    def source_offset(self) -> Mapping[str, Any] | None: ...
+    @property
+    def acked(self) -> bool: ...
+    def ack(self) -> None: ...
+    def drop(self) -> bool: ...
+
+class SubmittedRecords:
+    """Source records in flight, per source partition, and the offsets that can be committed."""
+
+    def __init__(self) -> None: ...
+    @property
+    def in_flight(self) -> int: ...
+    def submit(self, source_partition: Mapping[str, Any] | None, source_offset: Mapping[str, Any] | None) -> SubmittedRecord: ...
+    def submit_all(self, records: Sequence[SourceRecord]) -> list[SubmittedRecord]: ...
+    def committable_offsets(self) -> CommittableOffsets: ...
+    def await_all_messages(self, timeout: float | None) -> bool: ...
+
+class SinkOffsets:
+    """Per topic-partition consumed, committable and last committed offsets of a sink task."""
+
+    def __init__(self, partition_type: Callable[[str, int], Any] | None = None) -> None: ...
+    @property
+    def consumed(self) -> dict[TopicPartition, int]: ...
+    @property
+    def committable(self) -> dict[TopicPartition, int]: ...
+    @property
+    def last_committed(self) -> dict[TopicPartition, int]: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, tp: object) -> bool: ...
+    def assign(self, positions: Mapping[TopicPartition, int]) -> None: ...
+    def update(self, records: Sequence[SinkRecord]) -> None: ...
+    def update_offset(self, topic: str, partition: int, offset: int) -> None: ...
+    def snapshot(self) -> dict[TopicPartition, int]: ...
+    def set_committable(self, offsets: Mapping[TopicPartition, int] | None) -> dict[TopicPartition, int]: ...
+    def has_uncommitted(self) -> bool: ...
+    def set_committed(self, offsets: Mapping[TopicPartition, int] | None = None) -> None: ...
+    def remove(self, partitions: Iterable[TopicPartition]) -> None: ...
+    def rewind(self, tp: TopicPartition, offset: int) -> None: ...
+
+# ---------------------------------------------------------------------------------------------- convert
+
+def sink_records_from_messages(
+    messages: Sequence[_Message],
+    key_converter: Converter,
+    value_converter: Converter,
+    header_converter: HeaderConverter | None,
+) -> list[SinkRecord]: ...
+def encode_source_records(
+    records: Sequence[SourceRecord],
+    key_converter: Converter,
+    value_converter: Converter,
+    header_converter: HeaderConverter | None,
+) -> list[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]]: ...
+def produce_batch(
+    producer: _Producer,
+    encoded: Sequence[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]],
+    callback: Callable[[Any, Any], None] | Sequence[Callable[[Any, Any], None] | None] | None,
+    start: int = 0,
+) -> int: ...

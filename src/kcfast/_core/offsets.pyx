@@ -1,0 +1,353 @@
+# Offset tracking: SubmittedRecords (source side, Kafka Connect's acknowledged-prefix algorithm) and
+# SinkOffsets (sink side). Included by _core.pyx; fields are declared in _core.pxd.
+
+
+cdef object _partition_key(object partition):
+    # Compiled fast path of kcfast._core_common.partition_key for the common shapes (a dict of one or two
+    # entries with str keys and str or int values); anything else goes to the shared function so that both
+    # implementations build identical keys.
+    cdef object name, value, name2, value2
+    if partition is None:
+        return None
+    if type(partition) is dict:
+        if len(<dict>partition) == 1:
+            for name, value in (<dict>partition).items():
+                if type(value) is str:
+                    return ((name, value),)
+                if type(value) is int:
+                    return ((name, (int, value)),)
+        elif len(<dict>partition) == 2:
+            it = iter((<dict>partition).items())
+            name, value = next(it)
+            name2, value2 = next(it)
+            if (type(name) is str and type(name2) is str
+                    and (type(value) is str or type(value) is int)
+                    and (type(value2) is str or type(value2) is int)):
+                if type(value) is int:
+                    value = (int, value)
+                if type(value2) is int:
+                    value2 = (int, value2)
+                if <str>name2 < <str>name:
+                    return ((name2, value2), (name, value))
+                return ((name, value), (name2, value2))
+    return _common_partition_key(partition)
+
+
+@cython.final
+@cython.freelist(SUBMITTED_FREELIST_SIZE)
+cdef class SubmittedRecord:
+    """One source record handed to the producer, waiting for its delivery acknowledgement.
+
+    Made by :meth:`SubmittedRecords.submit`. ``ack()`` may be called from any thread (librdkafka's
+    delivery callbacks); ``drop()`` only from the thread that owns the ``SubmittedRecords``.
+    """
+
+    def __cinit__(self):
+        self._state = SUBMITTED
+
+    @property
+    def acked(self):
+        """Whether the record was acknowledged."""
+        return self._state == ACKED
+
+    def ack(self):
+        """Acknowledge the record: it was written, so its offset may be committed once every earlier
+        record of its source partition is acknowledged too. Idempotent; a dropped record stays dropped."""
+        # No Python call between the test and the updates, so the GIL makes them atomic.
+        if self._state != SUBMITTED:
+            return
+        self._state = ACKED
+        self._owner._in_flight -= 1
+        if self._owner._in_flight == 0:
+            self._owner._settled()
+
+    def drop(self):
+        """Stop tracking the record without acknowledging it (it was filtered, or the producer rejected it
+        and it will be retried). Returns whether the record was still tracked."""
+        cdef SubmittedRecords owner = self._owner
+        cdef _PartitionQueue queue = owner._queues.get(self._key)
+        cdef bint removed = False
+        cdef Py_ssize_t i
+        if queue is not None:
+            i = len(queue.records) - 1
+            while i >= queue.head:
+                if queue.records[i] is self:
+                    del queue.records[i]
+                    removed = True
+                    break
+                i -= 1
+            if queue.size() == 0:
+                del owner._queues[self._key]
+        if self._state == SUBMITTED:
+            self._state = DROPPED
+            owner._in_flight -= 1
+            if owner._in_flight == 0:
+                owner._settled()
+        else:
+            self._state = DROPPED
+        return removed
+
+    def __repr__(self):
+        state = ("submitted", "acked", "dropped")[<int>self._state]
+        return (f"SubmittedRecord(source_partition={self.source_partition!r}, "
+                f"source_offset={self.source_offset!r}, {state})")
+
+
+@cython.final
+cdef class _PartitionQueue:
+
+    def __cinit__(self, partition):
+        self.partition = partition
+        self.records = []
+        self.head = 0
+
+    cdef inline Py_ssize_t size(self) noexcept:
+        return len(self.records) - self.head
+
+    cdef int compact(self) except -1:
+        # Drop the consumed head once it is at least half the list: amortised O(1) per record.
+        if self.head and self.head * 2 >= len(self.records):
+            del self.records[:self.head]
+            self.head = 0
+        return 0
+
+
+@cython.final
+cdef class SubmittedRecords:
+    """Source records in flight, per source partition, and the offsets that can be committed.
+
+    Kafka Connect's ``SubmittedRecords``: records are submitted in the order the task returned them,
+    before they are handed to the producer. Each is later acknowledged (``ack``, from the delivery
+    callback) or dropped (``drop``). :meth:`committable_offsets` returns, per source partition, the offset
+    of the last record of the contiguous acknowledged prefix, and forgets those records.
+
+    Invariants: per source partition, tracked records are in submission order; ``in_flight`` counts the
+    records neither acknowledged nor dropped.
+
+    Thread safety: ``submit``, ``submit_all``, ``drop`` and ``committable_offsets`` must be called from one
+    thread (the task thread). ``SubmittedRecord.ack`` may be called from any thread.
+    ``await_all_messages`` and ``in_flight`` may be used from any thread.
+    """
+
+    def __cinit__(self):
+        self._queues = {}
+        self._in_flight = 0
+        self._waiter = None
+
+    @property
+    def in_flight(self):
+        """Records submitted and neither acknowledged nor dropped."""
+        return self._in_flight
+
+    cdef SubmittedRecord _submit(self, object partition, object offset):
+        cdef object key = _partition_key(partition)
+        cdef SubmittedRecord submitted = SubmittedRecord.__new__(SubmittedRecord)
+        submitted._owner = self
+        submitted._key = key
+        submitted.source_partition = partition
+        submitted.source_offset = offset
+        cdef _PartitionQueue queue = self._queues.get(key)
+        if queue is None:
+            queue = _PartitionQueue(partition)
+            self._queues[key] = queue
+        queue.records.append(submitted)
+        self._in_flight += 1
+        return submitted
+
+    cdef int _settled(self) except -1:
+        cdef object waiter = self._waiter
+        if waiter is not None:
+            waiter.set()
+        return 0
+
+    def submit(self, source_partition, source_offset):
+        """Track a record about to be produced; returns the handle to ``ack`` or ``drop`` it."""
+        return self._submit(source_partition, source_offset)
+
+    def submit_all(self, records):
+        """``submit`` each source record of a batch, in order."""
+        cdef list result = []
+        cdef SourceRecord rec
+        for r in records:
+            rec = <SourceRecord?>r
+            result.append(self._submit(rec.source_partition, rec.source_offset))
+        return result
+
+    def committable_offsets(self):
+        """Forget the acknowledged records at the head of each partition and return their last offsets."""
+        cdef dict entries = {}
+        cdef Py_ssize_t committable = 0, uncommittable = 0, largest = 0, initial, remaining, n
+        cdef object largest_partition = None
+        cdef list empty = []
+        cdef _PartitionQueue queue
+        cdef SubmittedRecord rec, last
+        for key, q in self._queues.items():
+            queue = <_PartitionQueue>q
+            initial = queue.size()
+            last = None
+            n = len(queue.records)
+            while queue.head < n:
+                rec = <SubmittedRecord>queue.records[queue.head]
+                if rec._state != ACKED:
+                    break
+                last = rec
+                queue.records[queue.head] = None
+                queue.head += 1
+            if last is not None:
+                entries[key] = (queue.partition, last.source_offset)
+                queue.compact()
+            remaining = queue.size()
+            committable += initial - remaining
+            uncommittable += remaining
+            if remaining > largest:
+                largest = remaining
+                largest_partition = queue.partition
+            if remaining == 0:
+                empty.append(key)
+        for key in empty:
+            del self._queues[key]
+        return CommittableOffsets(
+            PartitionOffsets(entries), committable, uncommittable, len(self._queues), largest, largest_partition
+        )
+
+    def await_all_messages(self, timeout):
+        """Wait until every record submitted so far is acknowledged or dropped, at most ``timeout`` seconds
+        (``None``: no limit). Returns whether they all were."""
+        waiter = _Event()
+        # Publish the event before reading the count: an ack that brings the count to zero after this
+        # point sets it; one before it leaves the count at zero for the test below.
+        self._waiter = waiter
+        if self._in_flight == 0:
+            return True
+        return waiter.wait(timeout)
+
+
+@cython.final
+cdef class SinkOffsets:
+    """The offsets of a sink task, per topic-partition ``(topic, partition)``.
+
+    - ``consumed``: the next offset to read, i.e. the offset of the last record handed to the task + 1
+      (Kafka Connect's "current offsets", passed to ``SinkTask.pre_commit``);
+    - ``committable``: what the next commit writes: the last committed offsets overlaid with what
+      ``pre_commit`` returned (which may lower or hold back a partition), set by :meth:`set_committable`;
+    - ``last_committed``: what the last successful commit wrote (:meth:`set_committed`).
+
+    Partitions become tracked by :meth:`assign`, :meth:`rewind` or the first record :meth:`update` sees,
+    and stop being tracked by :meth:`remove`. Keys of new partitions are made by ``partition_type(topic,
+    partition)`` (default: a plain tuple), so a named tuple type can be used throughout.
+
+    Thread safety: not thread-safe; used from the task thread only.
+    """
+
+    def __init__(self, partition_type=None):
+        self._consumed = {}
+        self._committable = {}
+        self._committed = {}
+        self._tp = partition_type
+
+    @property
+    def consumed(self):
+        """A copy of the next offset to read per partition."""
+        return dict(self._consumed)
+
+    @property
+    def committable(self):
+        """A copy of the offsets the next commit writes."""
+        return dict(self._committable)
+
+    @property
+    def last_committed(self):
+        """A copy of the offsets the last commit wrote."""
+        return dict(self._committed)
+
+    def __len__(self):
+        return len(self._consumed)
+
+    def __contains__(self, tp):
+        return tp in self._consumed
+
+    def assign(self, positions):
+        """Track newly assigned partitions at their current positions (consumed = committed = position)."""
+        for tp, offset in positions.items():
+            self._consumed[tp] = offset
+            self._committable[tp] = offset
+            self._committed[tp] = offset
+
+    cdef int _set_consumed(self, object topic, object partition, object offset) except -1:
+        cdef object pair = (topic, partition)
+        if pair in self._consumed:
+            self._consumed[pair] = offset  # an equal existing key (maybe a named tuple) is kept
+        elif self._tp is None:
+            self._consumed[pair] = offset
+        else:
+            self._consumed[self._tp(topic, partition)] = offset
+        return 0
+
+    def update(self, records):
+        """Advance ``consumed`` past a batch of records handed to the task, by their original coordinates."""
+        # Consumed batches come in runs of one partition: write the dict once per run, not per record.
+        cdef SinkRecord rec
+        cdef object topic = None, partition = None, offset = None
+        cdef bint have = False
+        for r in records:
+            rec = <SinkRecord?>r
+            if have and (rec.original_topic is topic or rec.original_topic == topic) \
+                    and rec.original_kafka_partition == partition:
+                offset = rec.original_kafka_offset
+                continue
+            if have:
+                self._set_consumed(topic, partition, offset + 1)
+            topic = rec.original_topic
+            partition = rec.original_kafka_partition
+            offset = rec.original_kafka_offset
+            have = True
+        if have:
+            self._set_consumed(topic, partition, offset + 1)
+
+    def update_offset(self, topic, partition, offset):
+        """Set the next offset to read of one partition (e.g. past a record that failed and was skipped)."""
+        self._set_consumed(topic, partition, offset)
+
+    def snapshot(self):
+        """A copy of ``consumed``: what the task is offered in ``pre_commit``."""
+        return dict(self._consumed)
+
+    def set_committable(self, offsets):
+        """Take what ``pre_commit`` returned: offsets of tracked partitions are used, others ignored; a
+        partition left out keeps its last committed offset. Returns a copy of the new ``committable``."""
+        cdef dict committable = dict(self._committed)
+        if offsets:
+            for tp, offset in offsets.items():
+                if tp in self._consumed:
+                    committable[tp] = offset
+        self._committable = committable
+        return dict(committable)
+
+    def has_uncommitted(self):
+        """Whether ``committable`` differs from what was last committed (else a commit can be skipped)."""
+        return self._committable != self._committed
+
+    def set_committed(self, offsets=None):
+        """Record a successful commit of ``offsets`` (default: ``committable``) of tracked partitions."""
+        for tp, offset in (self._committable if offsets is None else offsets).items():
+            if tp in self._consumed:
+                self._committed[tp] = offset
+                self._committable[tp] = offset
+
+    def remove(self, partitions):
+        """Stop tracking revoked partitions."""
+        for tp in partitions:
+            self._consumed.pop(tp, None)
+            self._committable.pop(tp, None)
+            self._committed.pop(tp, None)
+
+    def rewind(self, tp, offset):
+        """The task asked to read ``tp`` from ``offset`` again (``SinkTaskContext.offset``): every view
+        of the partition moves there, as Kafka Connect does after its seek."""
+        self._consumed[tp] = offset
+        self._committable[tp] = offset
+        self._committed[tp] = offset
+
+    def __repr__(self):
+        return (f"SinkOffsets(consumed={self._consumed!r}, committable={self._committable!r}, "
+                f"last_committed={self._committed!r})")
