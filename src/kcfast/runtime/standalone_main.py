@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -75,6 +76,9 @@ class StandaloneRuntime:
         self.worker.topic_listener = self.herder.record_active_topic
         await self.herder.start()
         await self.server.start(self.herder)
+        # Everything allocated so far lives as long as the worker: keep it out of the cyclic collector's
+        # scans, which otherwise cost a measurable share of the record loop.
+        gc.freeze()
 
     async def create_connector(self, name: str, config: dict[str, str], initial_state: str | None = None) -> Any:
         target = None

@@ -199,7 +199,9 @@ class Worker:
                 raise ConnectError(msg)
             log.warning(msg)
         out = []
-        class_name = f"{task_class.__module__}.{task_class.__qualname__}"
+        from kcfast.plugins import class_name as plugin_class_name
+
+        class_name = plugin_class_name(task_class)
         for cfg in configs:
             task_props = {str(k): str(v) for k, v in dict(cfg).items() if v is not None}
             task_props["task.class"] = class_name
