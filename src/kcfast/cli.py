@@ -110,6 +110,17 @@ def cmd_standalone(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_distributed(args: argparse.Namespace) -> int:
+    from kcfast.runtime.distributed_main import run_distributed
+
+    _install_loop()
+    try:
+        return asyncio.run(run_distributed(args.worker))
+    except Exception as exc:  # noqa: BLE001 - startup failures end the process with a clear message
+        log.error("Stopping due to error: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        return 1
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     from kcfast import core
 
@@ -143,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("worker", help="worker properties file (e.g. connect-standalone.properties)")
     p.add_argument("connectors", nargs="*", help="connector .properties or .json files")
     p.set_defaults(func=cmd_standalone)
+
+    p = sub.add_parser("distributed", help="run a distributed worker, like connect-distributed.sh")
+    p.add_argument("worker", help="worker properties file (e.g. connect-distributed.properties)")
+    p.set_defaults(func=cmd_distributed)
 
     p = sub.add_parser("quickstart", help="embedded broker + standalone worker + demo pipeline")
     p.add_argument("--port", type=int, default=8083, help="REST port (default 8083; 0 = any free port)")
