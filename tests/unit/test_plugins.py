@@ -130,8 +130,8 @@ def fake_builtins(monkeypatch: pytest.MonkeyPatch) -> dict[str, type]:
     for module in (file_mod, conv_mod, insert_mod, transforms_pkg):
         monkeypatch.setitem(sys.modules, module.__name__, module)
     # Modules the tests must see as absent, whatever the tree holds.
-    for absent in ("kcfast.connectors.synthetic", "kcfast.transforms.predicates", "kcfast.runtime.policies",
-                   "kcfast.config_providers"):
+    for absent in ("kcfast.connectors.synthetic", "kcfast.connectors.postgres", "kcfast.connectors.jdbc",
+                   "kcfast.transforms.predicates", "kcfast.runtime.policies", "kcfast.config_providers"):
         monkeypatch.setitem(sys.modules, absent, None)
     # The real transformation modules may already be imported by other tests: hide them too.
     for module in _TRANSFORM_MODULES:
