@@ -254,6 +254,10 @@ class Herder:
         """The worker's :class:`~kcfast.plugins.Plugins`."""
         return self.worker.plugins
 
+    def rest_middlewares(self) -> list[Any]:
+        """Extra aiohttp middlewares the REST server runs for this herder (none here; distributed forwarding)."""
+        return []
+
     def worker_props(self) -> dict[str, Any]:
         """The worker configuration as a flat mapping."""
         config = self.worker.config
@@ -440,7 +444,10 @@ class Herder:
         return {"topics": [t.topic for t in self.status_store.get_all_topics(connector)]}
 
     def reset_connector_active_topics(self, connector: str) -> None:
-        """Forget the connector's active topics."""
+        """Forget the connector's active topics (the worker reports them again when they are next used)."""
+        reset = getattr(self.worker, "reset_active_topics", None)
+        if reset is not None:
+            reset(connector)
         for status in self.status_store.get_all_topics(connector):
             self.status_store.delete_topic(status.connector, status.topic)
 

@@ -88,10 +88,12 @@ class StandaloneHerder(Herder):
 
         async def shutdown() -> None:
             state = self.snapshot()
+            # Every task at once: they stop in parallel (a sink's consumer takes a while to leave its group),
+            # within one task.shutdown.graceful.timeout.ms rather than one per connector.
+            tasks = [task for name in state.connectors() for task in state.tasks(name)]
+            if tasks:
+                await self.run_blocking("stopping the connectors' tasks", self.worker.stop_and_await_tasks, tasks)
             for name in state.connectors():
-                tasks = state.tasks(name)
-                if tasks:
-                    await self.run_blocking("stopping the connector's tasks", self.worker.stop_and_await_tasks, tasks)
                 await self.run_blocking("stopping the connector", self.worker.stop_and_await_connector, name)
             await self.run_blocking("stopping the worker", self.worker.stop)
 
@@ -381,6 +383,11 @@ class StandaloneHerder(Herder):
                 await self._start_connector(connector)
             if plan.restart_tasks:
                 await self._create_connector_tasks(connector, plan.task_ids)
+            if plan.restart_connector:
+                # A connector that failed before generating task configs (in start or task_configs) has
+                # none: generate them now, as the plain restart and a distributed worker do, instead of
+                # leaving a RUNNING connector without tasks. Unchanged configs leave the tasks alone.
+                await self._update_connector_tasks(connector)
             return plan.state_info
 
         return await self.submit(restart)

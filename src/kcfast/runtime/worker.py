@@ -24,6 +24,9 @@ from kcfast.storage.offsets import OffsetStorageReaderImpl, OffsetStorageWriter
 
 log = logging.getLogger(__name__)
 
+#: How long stopping a connector may take before the worker gives up on it (Kafka: 5 s).
+CONNECTOR_SHUTDOWN_TIMEOUT = 5.0
+
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
 SIMPLE_HEADER_CONVERTER = "org.apache.kafka.connect.storage.SimpleHeaderConverter"
 
@@ -50,7 +53,12 @@ class SourceConnectorContextImpl(SourceConnectorContext):
 
 
 class WorkerConnector:
-    """One connector instance and its target state. Calls into the connector are serialized by a lock."""
+    """One connector instance and its lifecycle, as Kafka's WorkerConnector.
+
+    States: never started (``None``), STARTED, PAUSED, STOPPED, and ``failed``. Pausing stops the connector
+    instance (its tasks stay, paused); resuming starts it again. A failed connector ignores every transition
+    but STOPPED, after which it can be started again. Calls into the connector are serialized by a lock.
+    """
 
     def __init__(self, name: str, connector: Any, props: dict[str, str], ctx: Any,
                  listener: ConnectorStatusListener) -> None:
@@ -60,37 +68,30 @@ class WorkerConnector:
         self.ctx = ctx
         self.listener = listener
         self.lock = threading.RLock()
-        self.state: TargetState | None = None  # what the instance is in now; None = never started
+        self.state: TargetState | None = None
+        self.started = False  # whether connector.start() returned and stop() has not been called since
         self.failed = False
+        self._initialized = False
 
     def transition_to(self, target: TargetState) -> None:
         with self.lock:
-            if self.failed or target is self.state:
-                if self.failed and target is TargetState.STOPPED:
-                    self._stop_instance()
-                    self.state = TargetState.STOPPED
-                    self.listener.on_stop(self.name)
+            if self.failed and target is not TargetState.STOPPED:
+                log.warning("[%s] Connector is in a failed state; ignoring the transition to %s", self.name,
+                            target.value)
+                return
+            if target is self.state and not self.failed:
                 return
             try:
                 if target is TargetState.STARTED:
-                    previous = self.state
-                    if previous in (None, TargetState.STOPPED):
-                        self._start_instance()
+                    first = self.state is None
+                    self._start_instance()
                     self.state = TargetState.STARTED
-                    if previous is TargetState.PAUSED:
-                        self.listener.on_resume(self.name)
-                    else:
-                        self.listener.on_startup(self.name)
-                elif target is TargetState.PAUSED:
-                    if self.state in (None, TargetState.STOPPED):
-                        self._start_instance()
-                    self.state = TargetState.PAUSED
-                    self.listener.on_pause(self.name)
+                    (self.listener.on_startup if first else self.listener.on_resume)(self.name)
                 else:
-                    if self.state in (TargetState.STARTED, TargetState.PAUSED):
-                        self._stop_instance()
-                    self.state = TargetState.STOPPED
-                    self.listener.on_stop(self.name)
+                    self._stop_instance()
+                    self.state = target
+                    self.failed = False
+                    (self.listener.on_pause if target is TargetState.PAUSED else self.listener.on_stop)(self.name)
             except Exception as exc:  # noqa: BLE001 - reported as FAILED, never raised to the herder
                 log.error("[%s] Error while starting connector", self.name, exc_info=exc)
                 self.fail(exc)
@@ -100,10 +101,18 @@ class WorkerConnector:
         self.listener.on_failure(self.name, exc)
 
     def _start_instance(self) -> None:
-        self.connector.initialize(self.ctx)
+        if self.started:
+            return
+        if not self._initialized:
+            self.connector.initialize(self.ctx)
+            self._initialized = True
         self.connector.start(dict(self.props))
+        self.started = True
 
     def _stop_instance(self) -> None:
+        if not self.started:
+            return
+        self.started = False
         try:
             self.connector.stop()
         except Exception as exc:  # noqa: BLE001
@@ -111,10 +120,7 @@ class WorkerConnector:
 
     def shutdown(self) -> None:
         with self.lock:
-            if self.state in (TargetState.STARTED, TargetState.PAUSED) and not self.failed:
-                self._stop_instance()
-            elif self.failed and self.state in (TargetState.STARTED, TargetState.PAUSED):
-                self._stop_instance()
+            self._stop_instance()
             self.state = None
             if not self.failed:
                 self.listener.on_shutdown(self.name)
@@ -135,6 +141,19 @@ class Worker:
         self._tasks: dict[ConnectorTaskId, WorkerTask] = {}
         self._lock = threading.RLock()
         self.topic_listener: Any = None  # callable(connector, topic) for active-topic tracking
+        self._active_topics: dict[str, set[str]] = {}
+
+    def note_topic(self, connector: str, topic: str) -> None:
+        """Report ``topic`` as used by ``connector`` the first time it is seen (since the last reset)."""
+        seen = self._active_topics.setdefault(connector, set())
+        if topic not in seen:
+            seen.add(topic)
+            if self.topic_listener is not None:
+                self.topic_listener(connector, topic)
+
+    def reset_active_topics(self, connector: str) -> None:
+        """Forget which topics ``connector`` used, so they are reported again when next used."""
+        self._active_topics.pop(connector, None)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -211,11 +230,24 @@ class Worker:
             out.append(task_props)
         return out
 
-    def stop_and_await_connector(self, name: str) -> None:
+    def stop_and_await_connector(self, name: str, timeout: float = CONNECTOR_SHUTDOWN_TIMEOUT) -> None:
+        """Stop a connector, waiting at most ``timeout`` seconds: a connector stuck in ``stop()`` is left behind
+        (and logged) so that it never blocks the worker."""
         with self._lock:
             wc = self._connectors.pop(name, None)
-        if wc is not None:
-            wc.shutdown()
+        if wc is None:
+            return
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                wc.shutdown()
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name=f"connector-stop-{name}", daemon=True).start()
+        if not done.wait(timeout):
+            log.error("[%s] Connector did not stop within %.0f ms; it is abandoned", name, timeout * 1000)
 
     def set_target_state(self, name: str, state: TargetState) -> None:
         wc = self._connectors.get(name)
@@ -325,6 +357,7 @@ class Worker:
     def _build_task(self, task_id: ConnectorTaskId, connector_props: dict[str, str], task_props: dict[str, str],
                     listener: TaskStatusListener, target_state: TargetState) -> WorkerTask:
         from kcfast.plugins import import_class
+        from kcfast.runtime.tolerance import RetryWithToleranceOperator, build_reporters, uses_errant_record_reporter
         from kcfast.runtime.transforms import build_chain
 
         task_class = import_class(task_props["task.class"])
@@ -345,19 +378,29 @@ class Worker:
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "enable.partition.eof": False,
+                # Notice topics created after the subscription within seconds, as Kafka's consumer does.
+                "topic.metadata.refresh.interval.ms": 5000,
             })
+            reporters = build_reporters(
+                task_id, connector_props, sink=True,
+                dlq_producer_config=self._client_config("producer", connector_props, {
+                    "client.id": f"connector-dlq-producer-{task_id}",
+                    "acks": "all",
+                }),
+                dlq_admin_config=self._client_config("admin", connector_props, {
+                    "client.id": "connector-dlq-adminclient-",
+                }),
+            )
+            errors = RetryWithToleranceOperator.from_config(connector_props, reporters)
             wt: WorkerTask = WorkerSinkTask(consumer_config=consumer_conf, key_converter=kc, value_converter=vc,
-                                            header_converter=hc, transforms=chain, **common)
+                                            header_converter=hc, transforms=chain, errors=errors,
+                                            errant_reporter=uses_errant_record_reporter(connector_props), **common)
             if self.topic_listener is not None:
-                seen: set[str] = set()
                 connector = task_id.connector
 
-                def on_records(records: list[Any], _seen: set[str] = seen) -> None:
-                    for r in records:
-                        t = r.original_topic
-                        if t not in _seen:
-                            _seen.add(t)
-                            self.topic_listener(connector, t)
+                def on_records(records: list[Any]) -> None:
+                    for t in {r.original_topic for r in records}:
+                        self.note_topic(connector, t)
 
                 wt.on_topic = on_records  # type: ignore[attr-defined]
             return wt
@@ -370,19 +413,26 @@ class Worker:
                 "linger.ms": 5,
                 "partitioner": "murmur2_random",
             })
+            from kcfast.runtime.topic_creation import TopicCreation
+
             reader = OffsetStorageReaderImpl(self.offset_store, task_id.connector)
             writer = OffsetStorageWriter(self.offset_store, task_id.connector)
+            errors = RetryWithToleranceOperator.from_config(connector_props,
+                                                            build_reporters(task_id, connector_props, sink=False))
+            topic_creation = TopicCreation.from_config(
+                self.props, connector_props,
+                admin_config=self._client_config("admin", connector_props, {
+                    "client.id": f"connector-adminclient-{task_id}",
+                }),
+            )
             wt = WorkerSourceTask(producer_config=producer_conf, key_converter=kc, value_converter=vc,
                                   header_converter=hc, offset_reader=reader, offset_writer=writer,
-                                  transforms=chain, **common)
+                                  transforms=chain, errors=errors, topic_creation=topic_creation, **common)
             if self.topic_listener is not None:
-                seen_topics: set[str] = set()
                 name = task_id.connector
 
-                def on_topic(topic: str, _seen: set[str] = seen_topics) -> None:
-                    if topic not in _seen:
-                        _seen.add(topic)
-                        self.topic_listener(name, topic)
+                def on_topic(topic: str) -> None:
+                    self.note_topic(name, topic)
 
                 wt.on_topic = on_topic
             return wt
