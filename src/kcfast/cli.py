@@ -18,14 +18,6 @@ log = logging.getLogger("kcfast")
 EXIT_CONNECTOR_FAILED = 3
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="[%(asctime)s] %(levelname)s %(message)s (%(name)s)",
-        stream=sys.stderr,
-    )
-
-
 def read_connector_file(path: str) -> tuple[str, dict[str, str], str | None]:
     """Read a connector file: Java properties, or JSON (flat, or ``{"name","config","initial_state"}``)."""
     from kcfast.errors import ConfigError
@@ -146,8 +138,11 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kcfast", description="A Kafka Connect worker for Python connectors.")
-    parser.add_argument("--log-level", default=os.environ.get("KCFAST_LOG_LEVEL", "INFO"),
-                        help="root log level (DEBUG, INFO, WARN, ERROR)")
+    parser.add_argument("--log-level", default=os.environ.get("KCFAST_LOG_LEVEL"),
+                        help="root log level (TRACE, DEBUG, INFO, WARN, ERROR); overrides the config file's")
+    parser.add_argument("--log-config", default=None, metavar="FILE",
+                        help="logging config: a log4j .properties file (e.g. Kafka's connect-log4j.properties) "
+                             "or a Python dictConfig .json/.yaml file; KAFKA_LOG4J_OPTS is honoured too")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("standalone", help="run a standalone worker, like connect-standalone.sh")
@@ -176,8 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kcfast.logging_setup import configure_logging
+
     args = build_parser().parse_args(argv)
-    _setup_logging(args.log_level)
+    configure_logging(args.log_level, args.log_config)
     return int(args.func(args))
 
 

@@ -15,6 +15,9 @@ listeners are bound)::
 ``admin.listeners`` moves ``/admin/*`` to its own listeners (empty: no admin endpoints; unset: served on the
 main listeners). ``access.control.allow.origin``/``.methods`` enable CORS; ``response.http.headers.config``
 adds response headers. HTTPS listeners take PEM key stores (``ssl.keystore.type=PEM``).
+``rest.extension.classes`` with Kafka's ``BasicAuthSecurityRestExtension`` (or ``rest.basic.auth.credentials.file``)
+puts every listener behind HTTP basic authentication (:mod:`kcfast.rest.auth`). ``GET /metrics`` serves the
+worker's metrics in the Prometheus text format (:mod:`kcfast.metrics`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from typing import Any
 from aiohttp import web
 
 from kcfast.errors import ConfigError, ConnectError
+from kcfast.metrics import new_registry
+from kcfast.rest.auth import BasicAuth
 from kcfast.rest.errors import error_middleware
 from kcfast.rest.resources import connectors, plugins, root
 from kcfast.rest.resources._common import HERDER, ROUTES, SETTINGS, Handler, RestSettings, Route
@@ -194,18 +199,28 @@ def create_app(
     allow_origin: str = "",
     allow_methods: str = "",
     response_headers: str = "",
+    auth: BasicAuth | None = None,
 ) -> web.Application:
-    """An aiohttp application serving ``routes`` for ``herder``."""
+    """An aiohttp application serving ``routes`` for ``herder`` (behind basic authentication if ``auth``)."""
     middlewares: list[Any] = []
     if response_headers.strip():
         middlewares.append(_header_middleware(_header_rules(response_headers)))
     if allow_origin.strip():
         middlewares.append(_cors_middleware(allow_origin, allow_methods))
+    if auth is not None:
+        # After CORS, so that preflight requests are answered without credentials, as Kafka's filters do.
+        middlewares.append(auth.middleware())
     middlewares.append(error_middleware)
+    # A herder may add middlewares of its own (the distributed herder forwards requests to the leader); they run
+    # inside the error middleware, so their errors get the usual JSON body.
+    extra = getattr(herder, "rest_middlewares", None)
+    if extra is not None:
+        middlewares.extend(extra())
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
     app[HERDER] = herder
     app[SETTINGS] = settings or RestSettings()
     app[ROUTES] = list(routes)
+    app[root.METRICS] = new_registry(herder)
     for route in routes:
         # GET routes answer HEAD too, and a trailing slash is accepted, as the Java router does.
         paths = [route.path] if route.path == "/" else [route.path, route.path + "/"]
@@ -289,6 +304,8 @@ class RestServer:
         )
         self._bound: list[_Bound] = []
         self._runners: list[web.AppRunner] = []
+        # Read now, so that a worker with unreadable credentials fails at startup, not on the first request.
+        self.auth = BasicAuth.from_worker_props(config.props)
 
     def bind(self) -> None:
         """Bind every listener (``ConnectError`` if one cannot be bound)."""
@@ -377,6 +394,7 @@ class RestServer:
             allow_origin=self.config.allow_origin,
             allow_methods=self.config.allow_methods,
             response_headers=self.config.response_headers,
+            auth=self.auth,
         )
 
     async def stop(self) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 
 from kcfast.api.connector import SourceConnectorContext
 from kcfast.errors import ConnectError
+from kcfast.logging_setup import LoggingContext
+from kcfast.metrics import TaskMetrics, WorkerMetrics
 from kcfast.runtime.status import (
     ConnectorStatusListener,
     ConnectorTaskId,
@@ -74,7 +76,7 @@ class WorkerConnector:
         self._initialized = False
 
     def transition_to(self, target: TargetState) -> None:
-        with self.lock:
+        with self.lock, LoggingContext.for_connector(self.name):
             if self.failed and target is not TargetState.STOPPED:
                 log.warning("[%s] Connector is in a failed state; ignoring the transition to %s", self.name,
                             target.value)
@@ -119,7 +121,7 @@ class WorkerConnector:
             log.error("[%s] Error while stopping connector", self.name, exc_info=exc)
 
     def shutdown(self) -> None:
-        with self.lock:
+        with self.lock, LoggingContext.for_connector(self.name):
             self._stop_instance()
             self.state = None
             if not self.failed:
@@ -142,6 +144,9 @@ class Worker:
         self._lock = threading.RLock()
         self.topic_listener: Any = None  # callable(connector, topic) for active-topic tracking
         self._active_topics: dict[str, set[str]] = {}
+        self.metrics = WorkerMetrics()
+        self._metrics_window = int(self.props.get("metrics.sample.window.ms", 30000)) / 1000.0
+        self._metrics_samples = int(self.props.get("metrics.num.samples", 2))
 
     def note_topic(self, connector: str, topic: str) -> None:
         """Report ``topic`` as used by ``connector`` the first time it is seen (since the last reset)."""
@@ -186,6 +191,7 @@ class Worker:
             connector = cls()
         except Exception as exc:  # noqa: BLE001
             log.error("[%s] Failed to create connector", name, exc_info=exc)
+            self.metrics.record_connector_startup(False)
             listener.on_failure(name, exc)
             return
         if self.plugins.connector_type(cls) == "source":
@@ -194,6 +200,7 @@ class Worker:
         with self._lock:
             self._connectors[name] = wc
         wc.transition_to(target_state)
+        self.metrics.record_connector_startup(not wc.failed)
 
     def is_running(self, name: str) -> bool:
         wc = self._connectors.get(name)
@@ -347,11 +354,14 @@ class Worker:
             worker_task = self._build_task(task_id, connector_props, task_props, listener, target_state)
         except Exception as exc:  # noqa: BLE001 - a task that cannot be built is FAILED, the worker goes on
             log.error("Failed to start task %s", task_id, exc_info=exc)
+            self.metrics.record_task_startup(False)
             listener.on_failure(task_id, exc)
             return False
+        worker_task.metrics = TaskMetrics(window_s=self._metrics_window, samples=self._metrics_samples)
         with self._lock:
             self._tasks[task_id] = worker_task
         worker_task.start_thread()
+        self.metrics.record_task_startup(True)
         return True
 
     def _build_task(self, task_id: ConnectorTaskId, connector_props: dict[str, str], task_props: dict[str, str],

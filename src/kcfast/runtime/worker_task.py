@@ -17,11 +17,43 @@ from kcfast.runtime.status import ConnectorTaskId, TargetState, TaskStatusListen
 log = logging.getLogger(__name__)
 
 
-class TaskLogAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """Prefixes log lines with the task context, like Kafka's ``[name|task-0]``."""
+class _MeteredListener:
+    """Forwards task state changes to the herder's listener and records them in the task's metrics."""
 
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        return f"{self.extra['context']} {msg}", kwargs
+    def __init__(self, inner: TaskStatusListener, owner: "WorkerTask") -> None:
+        self._inner = inner
+        self._owner = owner
+
+    def _record(self, state: str) -> None:
+        metrics = self._owner.metrics
+        if metrics is not None:
+            metrics.record_state(state)
+
+    def on_startup(self, task: ConnectorTaskId) -> None:
+        self._record("running")
+        self._inner.on_startup(task)
+
+    def on_pause(self, task: ConnectorTaskId) -> None:
+        self._record("paused")
+        self._inner.on_pause(task)
+
+    def on_resume(self, task: ConnectorTaskId) -> None:
+        self._record("running")
+        self._inner.on_resume(task)
+
+    def on_failure(self, task: ConnectorTaskId, cause: BaseException) -> None:
+        self._record("failed")
+        self._inner.on_failure(task, cause)
+
+    def on_shutdown(self, task: ConnectorTaskId) -> None:
+        self._record("unassigned")
+        self._inner.on_shutdown(task)
+
+    def on_restart(self, task: ConnectorTaskId) -> None:
+        self._inner.on_restart(task)
+
+    def on_deletion(self, task: ConnectorTaskId) -> None:
+        self._inner.on_deletion(task)
 
 
 class WorkerTask:
@@ -44,9 +76,10 @@ class WorkerTask:
         self.id = task_id
         self.task = task
         self.task_props = task_props
-        self.listener = listener
+        self.metrics: Any = None  # kcfast.metrics.TaskMetrics, set by the worker
+        self.listener = _MeteredListener(listener, self)
         self.worker_config = worker_config
-        self.log = TaskLogAdapter(logging.getLogger(f"kcfast.task.{task_id}"), {"context": f"[{task_id}]"})
+        self.log = logging.getLogger(f"kcfast.task.{task_id}")
         self._cond = threading.Condition()
         self._target = target_state
         self._stopping = False
@@ -107,6 +140,12 @@ class WorkerTask:
             return not self._stopping
 
     def _run_guarded(self) -> None:
+        from kcfast.logging_setup import LoggingContext
+
+        with LoggingContext.for_task(self.id):
+            self._run_reporting()
+
+    def _run_reporting(self) -> None:
         try:
             self.run()
             if not self._cancelled:

@@ -1,9 +1,10 @@
-"""``/``, ``/health``, ``/openapi.json`` and the admin endpoints ``/admin/loggers``."""
+"""``/``, ``/health``, ``/openapi.json``, ``/metrics`` and the admin endpoints ``/admin/loggers``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from aiohttp import web
 
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 
 #: The source revision reported by ``GET /`` (``commit``).
 COMMIT = getattr(_version, "COMMIT", "unknown")
+
+#: The Prometheus registry ``GET /metrics`` serves (set by the server when it builds the application).
+METRICS: web.AppKey[Any] = web.AppKey("metrics", object)
 
 
 async def server_info(request: web.Request) -> web.Response:
@@ -48,6 +52,16 @@ async def openapi(request: web.Request) -> web.Response:
 
     routes: list[Route] = request.app[ROUTES_KEY]
     return json_response(openapi_document(routes))
+
+
+async def metrics(request: web.Request) -> web.Response:
+    from kcfast.metrics import exposition
+
+    registry = request.app.get(METRICS)
+    if registry is None:
+        raise NotFoundError("Metrics are not enabled on this listener.")
+    body, content_type = exposition(registry)
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 async def list_loggers(request: web.Request) -> web.Response:
@@ -89,6 +103,8 @@ ROUTES: list[Route] = [
                      503: ("Starting", ref("WorkerStatus"))}),
     Route("GET", "/openapi.json", openapi, "This OpenAPI document", "Root",
           responses={200: ("OpenAPI 3 document", {"type": "object"})}),
+    Route("GET", "/metrics", metrics, "The worker's metrics in the Prometheus text format", "Root",
+          responses={200: ("Prometheus text exposition format 0.0.4 (text/plain)", None)}),
 ]
 
 ADMIN_ROUTES: list[Route] = [
@@ -107,4 +123,4 @@ ADMIN_ROUTES: list[Route] = [
                      400: ("No level given", ref("ErrorMessage")), 404: ("Invalid level", ref("ErrorMessage"))}),
 ]
 
-__all__ = ["ADMIN_ROUTES", "COMMIT", "ROUTES"]
+__all__ = ["ADMIN_ROUTES", "COMMIT", "METRICS", "ROUTES"]
