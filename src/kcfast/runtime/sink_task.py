@@ -5,10 +5,18 @@ The loop follows Kafka's WorkerSinkTask: ``put`` is called after every poll, eve
 ``context.timeout()``; offsets are committed every ``offset.flush.interval.ms``, when the task asks
 (``request_commit``), when partitions are revoked and when the task stops, always through ``pre_commit``.
 Per-record work (conversion, record construction, offset tracking) is one core call per batch.
+
+Errors follow the connector's ``errors.*`` settings (:mod:`kcfast.runtime.tolerance`): a record whose key,
+value or headers fail to convert, or that a transformation fails on, is retried, reported (log, dead letter
+queue with its original bytes) and skipped with ``errors.tolerance=all``; with ``none`` the task fails before
+the batch is put, so no offset moves past the failed record. Skipped and filtered records count as processed:
+their offsets are committed with the batch. Before offsets are committed, the reports made so far (dead letter
+queue writes, records the task reported through ``errant_record_reporter()``) are awaited.
 """
 
 from __future__ import annotations
 
+import collections
 import re
 import time
 from typing import Any
@@ -17,9 +25,59 @@ from kcfast import core
 from kcfast.api.task import SinkTaskContext, TopicPartition
 from kcfast.errors import ConnectError, DataError, RetriableError
 from kcfast.kafka import clients
+from kcfast.runtime.tolerance import (
+    ProcessingContext,
+    RawRecord,
+    RetryWithToleranceOperator,
+    Stage,
+    WorkerErrantRecordReporter,
+)
 from kcfast.runtime.worker_task import WorkerTask
 
 DEFAULT_BATCH = 2000
+#: How many recent batches keep their consumed messages for records the task reports later.
+RECENT_BATCHES = 4
+
+
+class _Batch:
+    """One consumed batch on its way to ``put``.
+
+    ``consumed`` holds the records as converted (before transformations: offsets advance over them),
+    ``records`` what ``put`` receives, ``skipped`` the ``(topic, partition, offset)`` of messages that failed
+    to convert and were tolerated (their offsets advance too).
+    """
+
+    __slots__ = ("messages", "consumed", "records", "skipped", "_index")
+
+    def __init__(self, messages: list[Any], consumed: list[Any], records: list[Any],
+                 skipped: list[tuple[str, int, int]]) -> None:
+        self.messages = messages
+        self.consumed = consumed
+        self.records = records
+        self.skipped = skipped
+        self._index: dict[tuple[str, int, int], Any] | None = None
+
+    def message_at(self, topic: str, partition: int, offset: int) -> Any:
+        """The consumed message at these coordinates, or ``None``."""
+        if self._index is None:
+            index = {}
+            for msg in self.messages:
+                if msg.error() is None:
+                    index[(msg.topic(), msg.partition(), msg.offset())] = msg
+            self._index = index
+        return self._index.get((topic, partition, offset))
+
+    def without(self, revoked: set[TopicPartition]) -> _Batch:
+        """This batch without the records of ``revoked`` partitions."""
+        return _Batch(
+            self.messages,
+            [r for r in self.consumed if (r.original_topic, r.original_kafka_partition) not in revoked],
+            [r for r in self.records if (r.original_topic, r.original_kafka_partition) not in revoked],
+            [s for s in self.skipped if (s[0], s[1]) not in revoked],
+        )
+
+
+_EMPTY = _Batch([], [], [], [])
 
 
 class WorkerSinkTaskContext(SinkTaskContext):
@@ -75,6 +133,8 @@ class WorkerSinkTask(WorkerTask):
         value_converter: Any,
         header_converter: Any,
         transforms: Any = None,
+        errors: RetryWithToleranceOperator | None = None,
+        errant_reporter: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -88,10 +148,17 @@ class WorkerSinkTask(WorkerTask):
         self.offsets = core.SinkOffsets(partition_type=TopicPartition)
         self.assignment: set[TopicPartition] = set()
         self.context = WorkerSinkTaskContext(self)
-        self.errant_record_reporter: Any = None
+        self.errors = errors if errors is not None else RetryWithToleranceOperator()
+        self.errant_record_reporter: WorkerErrantRecordReporter | None = None
+        if errant_reporter:
+            self.errant_record_reporter = WorkerErrantRecordReporter(
+                self.errors, key_converter, value_converter, header_converter, self._original_of)
+        self._recent: collections.deque[_Batch] = collections.deque(maxlen=RECENT_BATCHES)
+        self._current: _Batch | None = None
+        self.commit_timeout = int(self.worker_config.get("offset.flush.timeout.ms", 5000)) / 1000.0
         self.consumer: Any = None
         self._kafka_paused = False
-        self._pending: tuple[list[Any], list[Any]] | None = None
+        self._pending: _Batch | None = None
         self._retry_at = 0.0
         self.records_put = 0
         self.on_topic: Any = None  # callback(topic) for topic tracking, set by the worker
@@ -137,10 +204,7 @@ class WorkerSinkTask(WorkerTask):
         self.assignment.difference_update(tps)
         self.offsets.remove(tps)
         if self._pending is not None:
-            revoked = set(tps)
-            self._pending = tuple(  # type: ignore[assignment]
-                [r for r in part if TopicPartition(r.original_topic, r.original_kafka_partition) not in revoked] for part in self._pending
-            )
+            self._pending = self._pending.without(set(tps))
 
     def _apply_rewinds(self) -> None:
         if not self.context.rewinds:
@@ -165,9 +229,13 @@ class WorkerSinkTask(WorkerTask):
             raise ConnectError("Sink tasks require a list of topics or a topics.regex")
         self.consumer.subscribe(names, on_assign=self._on_assign, on_revoke=self._on_revoke)
 
+    def on_stop_requested(self) -> None:
+        self.errors.trigger_stop()
+
     def run(self) -> None:
         self.consumer = clients.new_consumer(self.consumer_config, self.log)
         try:
+            self.errors.start()
             self.task.initialize(self.context)
             self.task.start(dict(self.task_props))
             self.log.info("Sink task finished initialization and start")
@@ -208,42 +276,156 @@ class WorkerSinkTask(WorkerTask):
 
     def _poll_once(self) -> None:
         if self._pending is not None:
-            consumed, records = self._pending
+            batch = self._pending
             if time.monotonic() < self._retry_at:
                 self.consumer.consume(1, min(0.1, self._retry_at - time.monotonic()))
                 return
         else:
             messages = self.consumer.consume(self.batch_size, 0.5)
-            consumed, records = self._convert(messages) if messages else ([], [])
+            batch = self._process(messages) if messages else _EMPTY
+            if self.stopping and batch is not _EMPTY:
+                # Stopped while converting (retries are cut short then): the batch is not put, its offsets are
+                # not committed, and it is consumed again after a restart.
+                return
         try:
-            self.task.put(records)
+            self.task.put(batch.records)
+            if self.errant_record_reporter is not None:
+                # A record reported with errors.tolerance=none fails the task even if put() swallowed the
+                # error.
+                self.errant_record_reporter.maybe_throw_async_error()
         except RetriableError as exc:
             self.log.error("RetriableException from SinkTask: %s", exc)
-            self._pending = (consumed, records)
+            self._pending = batch
             self._pause_all()
             timeout = self.context.timeout_ms
             self._retry_at = time.monotonic() + (timeout / 1000.0 if timeout > 0 else 0)
             return
+        except Exception as exc:
+            raise ConnectError("Exiting WorkerSinkTask due to unrecoverable exception.") from exc
         if self._pending is not None:
             self._pending = None
             self._resume_all()
-        if consumed:
+        if batch.consumed:
             # Offsets advance only once put() accepted the batch, over everything consumed (records a
             # transform dropped included), as Kafka's WorkerSinkTask does.
-            self.offsets.update(consumed)
-            self.records_put += len(records)
+            self.offsets.update(batch.consumed)
+            self.records_put += len(batch.records)
+        if batch.skipped:
+            self._advance_past(batch)
 
-    def _convert(self, messages: list[Any]) -> tuple[list[Any], list[Any]]:
+    def _advance_past(self, batch: _Batch) -> None:
+        """Move offsets past the tolerated failures of ``batch`` where they come after its last record."""
+        last: dict[tuple[str, int], int] = {}
+        for rec in batch.consumed:
+            last[(rec.original_topic, rec.original_kafka_partition)] = rec.original_kafka_offset + 1
+        for topic, partition, offset in batch.skipped:
+            if offset + 1 > last.get((topic, partition), -1):
+                last[(topic, partition)] = offset + 1
+                self.offsets.update_offset(topic, partition, offset + 1)
+
+    def _process(self, messages: list[Any]) -> _Batch:
+        """Convert and transform a consumed batch under the task's error handling."""
+        consumed, skipped = self._convert(messages)
+        batch = _Batch(messages, consumed, consumed, skipped)
+        if self.errant_record_reporter is not None:
+            self._recent.append(batch)
+        if self.on_topic is not None and consumed:
+            self.on_topic(consumed)
+        chain = self.transforms
+        if chain is not None and consumed:
+            self._current = batch
+            try:
+                records = []
+                operator = self.errors
+                original_of = self._original_of
+                for record in consumed:
+                    out, _ = chain.apply_tolerant(record, operator, original_of)
+                    if out is not None:
+                        records.append(out)
+            finally:
+                self._current = None
+            batch.records = records
+        return batch
+
+    def _convert(self, messages: list[Any]) -> tuple[list[Any], list[tuple[str, int, int]]]:
+        """SinkRecords of ``messages`` (one core call when nothing fails) and the coordinates of tolerated
+        failures."""
+        kc, vc, hc = self.key_converter, self.value_converter, self.header_converter
+        records: list[Any] = []
+        skipped: list[tuple[str, int, int]] = []
+        chunk = messages
+        while chunk:
+            try:
+                converted = core.sink_records_from_messages(chunk, kc, vc, hc)
+            except DataError as exc:
+                index, stage = getattr(exc, "index", None), getattr(exc, "stage", None)
+                if index is None or stage is None:
+                    raise
+                if index:
+                    records.extend(core.sink_records_from_messages(chunk[:index], kc, vc, hc))
+                msg = chunk[index]
+                record = self._recover_conversion(msg, exc, Stage(stage))
+                if record is None:
+                    skipped.append((msg.topic(), msg.partition(), msg.offset()))
+                else:
+                    records.append(record)
+                chunk = chunk[index + 1:]
+                continue
+            except ConnectError as exc:
+                index, kafka_error = getattr(exc, "index", None), getattr(exc, "kafka_error", None)
+                if index is None or kafka_error is None:
+                    raise
+                if index:
+                    records.extend(core.sink_records_from_messages(chunk[:index], kc, vc, hc))
+                self._consume_error(exc, kafka_error)
+                chunk = chunk[index + 1:]
+                continue
+            if records:
+                records.extend(converted)
+            else:
+                records = converted
+            break
+        return records, skipped
+
+    def _recover_conversion(self, msg: Any, exc: DataError, stage: Stage) -> Any:
+        """Retry or tolerate one message that failed to convert; its SinkRecord, or ``None`` to skip it."""
+        converter = {Stage.KEY_CONVERTER: self.key_converter, Stage.VALUE_CONVERTER: self.value_converter,
+                     Stage.HEADER_CONVERTER: self.header_converter}[stage]
+        context = ProcessingContext(RawRecord.from_message(msg))
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        record = self.errors.recover(context, lambda: self._convert_one(msg), cause, stage, type(converter))
+        return None if context.failed else record
+
+    def _convert_one(self, msg: Any) -> Any:
+        error: BaseException | None = None
         try:
-            records = core.sink_records_from_messages(
-                messages, self.key_converter, self.value_converter, self.header_converter
-            )
+            return core.sink_records_from_messages([msg], self.key_converter, self.value_converter,
+                                                   self.header_converter)[0]
         except DataError as exc:
-            raise ConnectError(f"Tolerance exceeded in error handler: {exc}") from exc
-        if self.on_topic is not None:
-            self.on_topic(records)
-        transformed = self.transforms.apply_all(records) if self.transforms is not None else records
-        return records, transformed
+            # The converter's own error, so that a RetriableError it raised is retried.
+            error = exc.__cause__ if exc.__cause__ is not None else exc
+        raise error
+
+    def _consume_error(self, exc: ConnectError, kafka_error: Any) -> None:
+        """A consumed message that carries a client error: fatal and authorization errors fail the task; the
+        others are events the client recovers from (it retries by itself), so they are logged."""
+        code = kafka_error.code()
+        if kafka_error.fatal() or code in (clients.KafkaError.TOPIC_AUTHORIZATION_FAILED,
+                                           clients.KafkaError.GROUP_AUTHORIZATION_FAILED):
+            raise exc
+        self.log.warning("Consumer reported an error (the client retries by itself): %s", kafka_error)
+
+    def _original_of(self, record: Any) -> RawRecord | None:
+        """The consumed bytes of a SinkRecord of a recent batch (for error reports), or ``None``."""
+        coords = (record.original_topic, record.original_kafka_partition, record.original_kafka_offset)
+        batches = list(self._recent)
+        if self._current is not None:
+            batches.append(self._current)
+        for batch in reversed(batches):
+            msg = batch.message_at(*coords)
+            if msg is not None:
+                return RawRecord.from_message(msg)
+        return None
 
     def _commit(self, only: list[TopicPartition] | None, revoking: bool = False) -> None:
         current = self.offsets.snapshot()
@@ -252,6 +434,7 @@ class WorkerSinkTask(WorkerTask):
             current = {tp: off for tp, off in current.items() if tp in keep}
         if not current:
             return
+        self._await_reports(list(current))
         try:
             committable = self.task.pre_commit(dict(current))
         except Exception as exc:  # noqa: BLE001 - Kafka logs and skips this commit
@@ -275,6 +458,17 @@ class WorkerSinkTask(WorkerTask):
             else:
                 self.log.error("Commit of offsets failed: %s", exc)
 
+    def _await_reports(self, partitions: list[TopicPartition]) -> None:
+        """Complete the error reports made so far before offsets past their records are committed.
+
+        Raises:
+            ConnectError: a record the task reported could not be written to the dead letter queue.
+        """
+        if self.errors.reporters:
+            self.errors.flush(self.commit_timeout)
+        if self.errant_record_reporter is not None:
+            self.errant_record_reporter.await_futures(partitions)
+
     def _close(self) -> None:
         try:
             if self.consumer is not None and self.assignment:
@@ -286,6 +480,15 @@ class WorkerSinkTask(WorkerTask):
             self.task.stop()
         except Exception as exc:  # noqa: BLE001
             self.log.error("Task threw an exception while stopping: %s", exc, exc_info=exc)
+        try:
+            self.errors.close()
+        except Exception as exc:  # noqa: BLE001
+            self.log.error("Error while closing the error reporters: %s", exc, exc_info=exc)
+        if self.transforms is not None:
+            try:
+                self.transforms.close()
+            except Exception as exc:  # noqa: BLE001
+                self.log.error("Error while closing the transformations: %s", exc, exc_info=exc)
         if self.consumer is not None:
             try:
                 self.consumer.close()

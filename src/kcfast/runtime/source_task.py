@@ -4,7 +4,14 @@ As in Kafka's AbstractWorkerSourceTask, a record's source offset becomes committ
 acknowledged it and every record submitted before it for the same source partition (``SubmittedRecords``).
 Committable offsets are written to the offset store every ``offset.flush.interval.ms`` and when the task
 stops, then ``SourceTask.commit`` is called. A full producer queue never loses a record: the core polls
-and retries. A delivery failure fails the task without committing the offsets of undelivered records.
+and retries. A delivery failure fails the task without committing the offsets of undelivered records, unless
+``errors.tolerance=all``, which reports it (stage ``KAFKA_PRODUCE``) and counts the record as processed.
+
+Transformation and converter failures go through the task's error handling (:mod:`kcfast.runtime.tolerance`):
+retried, reported and skipped with ``errors.tolerance=all``, failing the task with ``none``. A record that a
+transformation drops, or whose failure is tolerated, is acknowledged at once, so its offset is committable.
+With ``topic.creation.*`` settings (:mod:`kcfast.runtime.topic_creation`) a topic is created before the first
+record is sent to it. A ``RetriableError`` from ``poll`` is logged and ``poll`` is called again.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from typing import Any
 
 from kcfast import core
 from kcfast.api.task import SourceTask, SourceTaskContext
-from kcfast.errors import ConnectError, DataError
+from kcfast.errors import ConnectError, DataError, RetriableError
 from kcfast.kafka import clients
+from kcfast.runtime.tolerance import ProcessingContext, RetryWithToleranceOperator, Stage
 from kcfast.runtime.worker_task import WorkerTask
 
 
@@ -38,7 +46,10 @@ class WorkerSourceTaskContext(SourceTaskContext):
 
 
 class _Delivery:
-    """Delivery callback of one produced record: acknowledges it, or remembers the failure."""
+    """Delivery callback of one produced record: acknowledges it, or handles the failure.
+
+    ``record`` is the record as the task returned it, before transformations.
+    """
 
     __slots__ = ("owner", "submitted", "record")
 
@@ -49,16 +60,14 @@ class _Delivery:
 
     def __call__(self, err: Any, msg: Any) -> None:
         if err is not None:
-            self.owner.producer_failure = ConnectError(
-                f"Unrecoverable exception from producer send callback: {err.str() if hasattr(err, 'str') else err}"
-            )
+            self.owner.send_failed(self, err, msg)
             return
         self.submitted.ack()
         owner = self.owner
         if owner.on_topic is not None:
             owner.on_topic(msg.topic())
         if owner.commit_record_overridden:
-            owner.task.commit_record(self.record, msg)
+            owner._commit_record(self.record, msg)
 
 
 class WorkerSourceTask(WorkerTask):
@@ -74,6 +83,8 @@ class WorkerSourceTask(WorkerTask):
         offset_reader: Any,
         offset_writer: Any,
         transforms: Any = None,
+        errors: RetryWithToleranceOperator | None = None,
+        topic_creation: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -83,6 +94,8 @@ class WorkerSourceTask(WorkerTask):
         self.header_converter = header_converter
         self.offset_writer = offset_writer
         self.transforms = transforms
+        self.errors = errors if errors is not None else RetryWithToleranceOperator()
+        self.topic_creation = topic_creation
         self.context = WorkerSourceTaskContext(self, offset_reader)
         self.commit_interval = int(self.worker_config.get("offset.flush.interval.ms", 60000)) / 1000.0
         self.flush_timeout = int(self.worker_config.get("offset.flush.timeout.ms", 5000)) / 1000.0
@@ -96,17 +109,15 @@ class WorkerSourceTask(WorkerTask):
         self._task_started = False
 
     def on_stop_requested(self) -> None:
-        # Kafka calls SourceTask.stop() from the stopping thread so that a blocked poll() can return.
-        with self._stop_lock:
-            if self._task_started:
-                try:
-                    self.task.stop()
-                except Exception as exc:  # noqa: BLE001
-                    self.log.error("Task threw an exception while stopping: %s", exc, exc_info=exc)
+        # Only the retries of the error handling are cut short here. SourceTask.stop() runs on the task's
+        # own thread once poll() returns, as in Kafka's AbstractWorkerSourceTask.close(), so that a task whose
+        # stop() blocks never blocks the thread that stops it (the herder).
+        self.errors.trigger_stop()
 
     def run(self) -> None:
         self.producer = clients.new_producer(self.producer_config, self.log)
         try:
+            self.errors.start()
             self.task.initialize(self.context)
             self.task.start(dict(self.task_props))
             with self._stop_lock:
@@ -135,7 +146,12 @@ class WorkerSourceTask(WorkerTask):
             if time.monotonic() >= next_commit:
                 self.commit_offsets()
                 next_commit = time.monotonic() + self.commit_interval
-            records = self.task.poll()
+            try:
+                records = self.task.poll()
+            except RetriableError as exc:
+                self.log.warning("failed to poll records from SourceTask. Will retry operation.",
+                                 exc_info=exc)
+                records = None
             if self.producer_failure is not None:
                 raise self.producer_failure
             if not records:
@@ -144,29 +160,132 @@ class WorkerSourceTask(WorkerTask):
             self._send(records)
 
     def _send(self, records: list[Any]) -> None:
-        if self.transforms is not None:
-            # Records a transform drops still count as processed: their offsets are committable.
-            kept = []
-            for record in records:
-                out = self.transforms.apply(record)
+        # Every polled record is submitted first, in poll order, so that acknowledging a dropped record never
+        # makes the offset of an earlier record in flight committable.
+        subs = self.submitted.submit_all(records)
+        originals = records
+        chain = self.transforms
+        if chain is not None:
+            kept: list[Any] = []
+            kept_originals: list[Any] = []
+            kept_subs: list[Any] = []
+            operator = self.errors
+            for record, sub in zip(records, subs):
+                out, _ = chain.apply_tolerant(record, operator)
                 if out is None:
-                    self.submitted.submit(record.source_partition, record.source_offset).ack()
-                    if self.commit_record_overridden:
-                        self.task.commit_record(record, None)
+                    self._drop(record, sub)
                 else:
                     kept.append(out)
-            records = kept
-            if not records:
+                    kept_originals.append(record)
+                    kept_subs.append(sub)
+            if not kept:
                 return
-        try:
-            encoded = core.encode_source_records(records, self.key_converter, self.value_converter, self.header_converter)
-        except DataError as exc:
-            raise ConnectError(f"Tolerance exceeded in error handler: {exc}") from exc
-        subs = self.submitted.submit_all(records)
-        callbacks = [_Delivery(self, sub, rec) for sub, rec in zip(subs, records)]
+            records, originals, subs = kept, kept_originals, kept_subs
+        encoded, originals, subs = self._encode(records, originals, subs)
+        if not encoded:
+            return
+        if self.topic_creation is not None:
+            for topic in dict.fromkeys([entry[0] for entry in encoded]):
+                self.topic_creation.maybe_create(topic)
+        callbacks = [_Delivery(self, sub, rec) for sub, rec in zip(subs, originals)]
         core.produce_batch(self.producer, encoded, callbacks)
-        self.records_sent += len(records)
+        self.records_sent += len(encoded)
         self.producer.poll(0)
+
+    def _drop(self, record: Any, submitted: Any) -> None:
+        """A record that will not be sent (dropped by a transformation, or its failure tolerated) counts as
+        processed: it is acknowledged, so its offset becomes committable. Not while the task stops: a failure
+        may then only mean that retries were cut short, and the record is polled again after a restart."""
+        if self.stopping:
+            return
+        submitted.ack()
+        if self.commit_record_overridden:
+            self._commit_record(record, None)
+
+    def _commit_record(self, record: Any, metadata: Any) -> None:
+        try:
+            self.task.commit_record(record, metadata)
+        except Exception as exc:  # noqa: BLE001 - Kafka logs and goes on
+            self.log.error("Exception thrown while calling task.commitRecord()", exc_info=exc)
+
+    def _encode(self, records: list[Any], originals: list[Any],
+                subs: list[Any]) -> tuple[list[Any], list[Any], list[Any]]:
+        """Serialize ``records`` (one core call when nothing fails) under the task's error handling.
+
+        Returns:
+            The encoded records, and the originals and submitted records of those that were encoded.
+        """
+        kc, vc, hc = self.key_converter, self.value_converter, self.header_converter
+        encoded: list[Any] = []
+        kept: list[Any] = []
+        kept_subs: list[Any] = []
+        pos = 0
+        while pos < len(records):
+            chunk = records if pos == 0 else records[pos:]
+            try:
+                done = core.encode_source_records(chunk, kc, vc, hc)
+            except DataError as exc:
+                index, stage = getattr(exc, "index", None), getattr(exc, "stage", None)
+                if index is None or stage is None:
+                    raise
+                if index:
+                    encoded.extend(core.encode_source_records(chunk[:index], kc, vc, hc))
+                    kept.extend(originals[pos:pos + index])
+                    kept_subs.extend(subs[pos:pos + index])
+                record, original, sub = chunk[index], originals[pos + index], subs[pos + index]
+                converter = {Stage.KEY_CONVERTER: kc, Stage.VALUE_CONVERTER: vc, Stage.HEADER_CONVERTER: hc}[
+                    Stage(stage)]
+                context = ProcessingContext(original)
+                cause = exc.__cause__ if exc.__cause__ is not None else exc
+                result = self.errors.recover(context, lambda r=record: self._encode_one(r), cause,
+                                             Stage(stage), type(converter))
+                if context.failed:
+                    self._drop(original, sub)
+                else:
+                    encoded.append(result)
+                    kept.append(original)
+                    kept_subs.append(sub)
+                pos += index + 1
+                continue
+            if pos == 0:
+                return done, originals, subs
+            encoded.extend(done)
+            kept.extend(originals[pos:])
+            kept_subs.extend(subs[pos:])
+            break
+        return encoded, kept, kept_subs
+
+    def _encode_one(self, record: Any) -> Any:
+        error: BaseException | None = None
+        try:
+            return core.encode_source_records([record], self.key_converter, self.value_converter,
+                                              self.header_converter)[0]
+        except DataError as exc:
+            # The converter's own error, so that a RetriableError it raised is retried.
+            error = exc.__cause__ if exc.__cause__ is not None else exc
+        raise error
+
+    def send_failed(self, delivery: _Delivery, err: Any, msg: Any) -> None:
+        """A record could not be delivered: with ``errors.tolerance=all`` it is reported and counts as
+        processed, else the task fails at its next iteration."""
+        text = err.str() if hasattr(err, "str") else str(err)
+        topic = msg.topic() if msg is not None else None
+        if not self.errors.tolerates_all:
+            if self.producer_failure is None:
+                self.producer_failure = ConnectError(
+                    f"Unrecoverable exception from producer send callback: {text}")
+            return
+        self.log.error("failed to send record to %s: %s", topic, text)
+        error = clients.KafkaException(err)
+        try:
+            self.errors.execute_failed(ProcessingContext(delivery.record), Stage.KAFKA_PRODUCE, type(self),
+                                       error)
+        except ConnectError as exc:  # not with tolerance all; never raise inside a delivery callback
+            self.producer_failure = exc
+            return
+        if self.commit_record_overridden:
+            self._commit_record(delivery.record, None)
+        delivery.submitted.ack()
 
     def commit_offsets(self) -> bool:
         """Write the committable offsets to the offset store, then call ``SourceTask.commit``."""
@@ -202,10 +321,19 @@ class WorkerSourceTask(WorkerTask):
                 self.commit_offsets()
             except Exception as exc:  # noqa: BLE001
                 self.log.error("Failed to commit offsets on stop: %s", exc, exc_info=exc)
+        closers = [(self.errors.close, "error reporters")]
+        if self.transforms is not None:
+            closers.append((self.transforms.close, "transformations"))
+        if self.topic_creation is not None:
+            closers.append((self.topic_creation.close, "topic creation"))
+        for closing, what in closers:
+            try:
+                closing()
+            except Exception as exc:  # noqa: BLE001
+                self.log.error("Error while closing the %s: %s", what, exc, exc_info=exc)
         with self._stop_lock:
             started, self._task_started = self._task_started, False
-        if started and not self.stopping:
-            # The task failed on its own: stop it here since nobody else will.
+        if started:
             try:
                 self.task.stop()
             except Exception as exc:  # noqa: BLE001

@@ -2,13 +2,19 @@
 
 Each stage is a Transformation, optionally guarded by a Predicate (applied iff the predicate's result XOR
 ``negate``). A stage that returns ``None`` drops the record and ends the chain for it.
+
+:meth:`TransformationChain.apply_tolerant` runs the chain under the task's error handling: a stage that raises
+(in its predicate or its transformation) is retried or tolerated at the ``TRANSFORMATION`` stage with the
+transformation's class, as Kafka Connect's ``TransformationChain`` does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kcfast.errors import ConfigError
+from kcfast.runtime.tolerance import ProcessingContext, RetryWithToleranceOperator, Stage
 
 
 def _alias_list(value: str | None) -> list[str]:
@@ -54,6 +60,40 @@ class TransformationChain:
                 return None
         return record
 
+    def apply_tolerant(self, record: Any, operator: RetryWithToleranceOperator,
+                       original_of: Callable[[Any], Any] | None = None
+                       ) -> tuple[Any, ProcessingContext | None]:
+        """Apply the chain to one record under ``operator``.
+
+        Args:
+            record: the record to transform.
+            operator: the task's error handling.
+            original_of: maps ``record`` to what a failure report names as the original record (sink tasks:
+                the consumed bytes); by default ``record`` itself. Called only when a stage fails.
+
+        Returns:
+            ``(result, context)``: the transformed record, or ``None`` when a stage dropped it or it failed
+            and the failure was tolerated; ``context`` is the failure's context, ``None`` when nothing
+            failed.
+
+        Raises:
+            ConnectError: a stage failed and the failure is not tolerated.
+        """
+        first = record
+        for stage in self.stages:
+            try:
+                record = stage.apply(record)
+            except Exception as exc:  # noqa: BLE001 - every failure goes through the operator
+                context = ProcessingContext(first if original_of is None else original_of(first))
+                current = record
+                record = operator.recover(context, lambda s=stage, r=current: s.apply(r), exc,
+                                          Stage.TRANSFORMATION, type(stage.transformation))
+                if context.failed:
+                    return None, context
+            if record is None:
+                return None, None
+        return record, None
+
     def apply_all(self, records: list[Any]) -> list[Any]:
         out = []
         for record in records:
@@ -76,7 +116,8 @@ def build_chain(props: dict[str, str], plugins: Any) -> TransformationChain | No
     for alias in _alias_list(props.get("predicates")):
         type_name = props.get(f"predicates.{alias}.type")
         if not type_name:
-            raise ConfigError(f"Missing required configuration \"predicates.{alias}.type\" which has no default value.")
+            raise ConfigError(
+                f"Missing required configuration \"predicates.{alias}.type\" which has no default value.")
         pred = plugins.predicate_class(type_name)()
         pred.configure(_sub_config(props, f"predicates.{alias}."))
         predicates[alias] = pred
