@@ -282,11 +282,14 @@ class WorkerSinkTask(WorkerTask):
                 return
         else:
             messages = self.consumer.consume(self.batch_size, 0.5)
+            if messages and self.metrics is not None:
+                self.metrics.record_read(len(messages))
             batch = self._process(messages) if messages else _EMPTY
             if self.stopping and batch is not _EMPTY:
                 # Stopped while converting (retries are cut short then): the batch is not put, its offsets are
                 # not committed, and it is consumed again after a restart.
                 return
+        started = time.monotonic()
         try:
             self.task.put(batch.records)
             if self.errant_record_reporter is not None:
@@ -302,6 +305,8 @@ class WorkerSinkTask(WorkerTask):
             return
         except Exception as exc:
             raise ConnectError("Exiting WorkerSinkTask due to unrecoverable exception.") from exc
+        if self.metrics is not None and batch.records:
+            self.metrics.record_put(len(batch.records), (time.monotonic() - started) * 1000.0)
         if self._pending is not None:
             self._pending = None
             self._resume_all()
@@ -445,6 +450,7 @@ class WorkerSinkTask(WorkerTask):
         owned = {tp: off for tp, off in committable.items() if tp in self.assignment}
         if not owned:
             return
+        started = time.monotonic()
         try:
             self.consumer.commit(
                 offsets=[clients.TopicPartition(tp[0], tp[1], int(off)) for tp, off in owned.items()],
@@ -452,7 +458,11 @@ class WorkerSinkTask(WorkerTask):
             )
             self.offsets.set_committed(owned)
             self.log.debug("Committed offsets %s", owned)
+            if self.metrics is not None:
+                self.metrics.record_commit((time.monotonic() - started) * 1000.0, True)
         except clients.KafkaException as exc:
+            if self.metrics is not None:
+                self.metrics.record_commit((time.monotonic() - started) * 1000.0, False)
             if revoking:
                 self.log.warning("Commit of offsets failed while partitions were revoked: %s", exc)
             else:

@@ -139,13 +139,15 @@ class WorkerSourceTask(WorkerTask):
             if paused != was_paused:
                 was_paused = paused
                 (self.listener.on_pause if paused else self.listener.on_resume)(self.id)
+            if time.monotonic() >= next_commit:
+                # Offsets are committed on the timer while paused too: records acknowledged before the pause.
+                self.commit_offsets()
+                next_commit = time.monotonic() + self.commit_interval
             if paused:
                 producer.poll(0)
                 self.await_unpaused(0.5)
                 continue
-            if time.monotonic() >= next_commit:
-                self.commit_offsets()
-                next_commit = time.monotonic() + self.commit_interval
+            started = time.monotonic()
             try:
                 records = self.task.poll()
             except RetriableError as exc:
@@ -157,6 +159,8 @@ class WorkerSourceTask(WorkerTask):
             if not records:
                 producer.poll(0)
                 continue
+            if self.metrics is not None:
+                self.metrics.record_poll(len(records), (time.monotonic() - started) * 1000.0)
             self._send(records)
 
     def _send(self, records: list[Any]) -> None:
@@ -190,6 +194,8 @@ class WorkerSourceTask(WorkerTask):
         callbacks = [_Delivery(self, sub, rec) for sub, rec in zip(subs, originals)]
         core.produce_batch(self.producer, encoded, callbacks)
         self.records_sent += len(encoded)
+        if self.metrics is not None:
+            self.metrics.record_write(len(encoded))
         self.producer.poll(0)
 
     def _drop(self, record: Any, submitted: Any) -> None:
@@ -293,6 +299,13 @@ class WorkerSourceTask(WorkerTask):
         committable = self.submitted.committable_offsets()
         if committable.is_empty():
             return True
+        started = time.monotonic()
+        ok = self._flush_offsets(committable)
+        if self.metrics is not None:
+            self.metrics.record_commit((time.monotonic() - started) * 1000.0, ok)
+        return ok
+
+    def _flush_offsets(self, committable: Any) -> bool:
         for partition, offset in committable.offsets.items():
             self.offset_writer.offset(partition, offset)
         if not self.offset_writer.begin_flush():
