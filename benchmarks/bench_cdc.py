@@ -3,11 +3,15 @@
 The ceiling is a plain psycopg2 logical replication read of the same changes (pgoutput messages received and
 counted, nothing decoded). The worker runs ``kcfast standalone`` with the PostgreSQL source writing JSON
 envelopes to the embedded broker; rates count events from the first to the last one landing in the topic.
-An in-process breakdown shows where the source's time goes: pgoutput decoding, row conversion, event
-building, JSON conversion.
+PostgreSQL, the broker and this process share the machine with the worker, so the wall-clock rate depends on
+the machine; the worker's own CPU time (user + system, all its threads) gives events per CPU-second, the rate
+one fully used core would reach. An in-process breakdown shows where the source's time goes: reading the
+stream (psycopg2), the record core's pgoutput decoding, row conversion and event building (compiled, and the
+pure-Python twin), and JSON conversion.
 
-``KCFAST_CDC_ROWS`` sets the rows of each phase (default 100,000). Results are printed and saved to
-``benchmarks/results/cdc-latest.json``.
+``KCFAST_CDC_ROWS`` sets the rows of each phase (default 100,000). ``KCFAST_CDC_PIN=1`` (Linux, 2 CPUs or
+more) runs the worker alone on the last CPU and PostgreSQL, the broker and this process on the others.
+Results are printed and saved to ``benchmarks/results/cdc-latest.json``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from kcfast.testing import EmbeddedKafka, StandaloneProcess, free_port
 from kcfast.testing.postgres import EmbeddedPostgres
 
 ROWS = int(os.environ.get("KCFAST_CDC_ROWS", "100000"))
+PIN = os.environ.get("KCFAST_CDC_PIN", "") in ("1", "true", "yes") and (os.cpu_count() or 1) > 1
+WORKER_CPU = (os.cpu_count() or 1) - 1
 RESULTS = Path(__file__).parent / "results" / "cdc-latest.json"
 TABLE = """CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2),
            created timestamp NOT NULL, status text, qty integer)"""
@@ -35,8 +41,15 @@ _results: dict[str, Any] = {}
 
 @pytest.fixture(scope="module")
 def pg() -> Iterator[EmbeddedPostgres]:
+    if PIN:  # PostgreSQL and the broker, started next, inherit this
+        os.sched_setaffinity(0, set(range(WORKER_CPU)))
     with EmbeddedPostgres() as server:
         yield server
+
+
+def _pin_worker(pid: int) -> None:
+    for tid in os.listdir(f"/proc/{pid}/task"):  # threads started later inherit it
+        os.sched_setaffinity(int(tid), {WORKER_CPU})
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +65,18 @@ def _execute(pg: EmbeddedPostgres, sql: str, params: tuple[Any, ...] = ()) -> No
     conn.close()
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (all threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine() -> dict[str, Any]:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "unknown")
+    return {"cpus": os.cpu_count(), "cpu_model": model, "load_average": os.getloadavg()}
+
+
 def _rss_kb(pid: int) -> dict[str, int]:
     out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -61,7 +86,8 @@ def _rss_kb(pid: int) -> dict[str, int]:
 
 
 class _Counter:
-    """Counts the topic's records from a consumer thread and notes when each count was first reached."""
+    """Counts the topic's records from a consumer thread and notes when each count was first reached, with the
+    CPU time the worker had used by then."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         import threading
@@ -70,7 +96,10 @@ class _Counter:
 
         self.count = 0
         self.first_at = 0.0
+        self.first_cpu = 0.0
         self.reached: dict[int, float] = {}
+        self.cpu: dict[int, float] = {}
+        self.worker_pid = 0
         self._stop = threading.Event()
         self._consumer = new_consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{time.time_ns()}",
                                        "auto.offset.reset": "earliest", "enable.auto.commit": False,
@@ -86,13 +115,18 @@ class _Counter:
         while not self._stop.is_set():
             batch = self._consumer.consume(num_messages=10000, timeout=0.2)
             if batch:
+                cpu = _cpu_s(self.worker_pid) if self.worker_pid else 0.0
                 if not self.first_at:
-                    self.first_at = time.perf_counter()
+                    self.first_at, self.first_cpu = time.perf_counter(), cpu
                 self.count += sum(1 for m in batch if m.error() is None)
                 self.reached[self.count] = time.perf_counter()
+                self.cpu[self.count] = cpu
 
     def time_of(self, count: int) -> float:
         return min(t for n, t in self.reached.items() if n >= count)
+
+    def cpu_of(self, count: int) -> float:
+        return self.cpu[min(n for n in self.cpu if n >= count)]
 
     def close(self) -> None:
         self._stop.set()
@@ -128,30 +162,36 @@ def _ceiling(pg: EmbeddedPostgres, slot: str, expected: int) -> float:
 
 
 def _in_process_breakdown(pg: EmbeddedPostgres, slot: str, expected: int) -> dict[str, float]:
-    """events/s of each stage of the source over the same stream, measured in this process."""
+    """events/s of each stage of the source over the same stream, measured in this process (CPU time)."""
+    import gc
     import select
+    from collections import namedtuple
 
     import psycopg2
     import psycopg2.extras
 
-    from kcfast import core
+    from kcfast import _core, _core_py
     from kcfast.connectors.postgres.catalog import TypeRegistry, load_tables
     from kcfast.connectors.postgres.config import PostgresSourceConfig
-    from kcfast.connectors.postgres.events import TableEvents, source_struct
-    from kcfast.connectors.postgres.pgoutput import decode
+    from kcfast.connectors.postgres.events import TableEvents
     from kcfast.converters import JsonConverter
 
     conn = psycopg2.connect(pg.dsn("bench"), connection_factory=psycopg2.extras.LogicalReplicationConnection)
     cur = conn.cursor()
     cur.start_replication(slot_name=slot, decode=False,
                           options={"proto_version": "1", "publication_names": "bench_pub"})
-    payloads: list[tuple[bytes, int]] = []
-    while sum(1 for p, _ in payloads if p[:1] == b"I") < expected:
+    message = namedtuple("message", "payload data_start")
+    payloads: list[Any] = []
+    inserts = 0
+    t0 = time.process_time()
+    while inserts < expected:
         msg = cur.read_message()
         if msg is None:
             select.select([conn], [], [], 1.0)
             continue
-        payloads.append((msg.payload, msg.data_start))
+        payloads.append(message(msg.payload, msg.data_start))
+        inserts += msg.payload[:1] == b"I"
+    read_s = time.process_time() - t0
     conn.close()
     config = PostgresSourceConfig.parse({**pg.connector_config("bench"), "topic.prefix": "b"})
     control = pg.connect("bench")
@@ -160,34 +200,26 @@ def _in_process_breakdown(pg: EmbeddedPostgres, slot: str, expected: int) -> dic
         tables = load_tables(c, config.filter)
         registry.load(c, {col.type_oid for t in tables for col in t.columns})
     control.close()
-    events = TableEvents(tables[0], "b", registry, config.mapping, config.filter.captures_column)
-    inserts = [(p, lsn) for p, lsn in payloads if p[:1] == b"I"]
-    out: dict[str, float] = {}
-    t0 = time.perf_counter()
-    decoded = [decode(p) for p, _ in inserts]
-    out["decode"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    rows = [events.row(d[2]) for d in decoded]
-    out["rows"] = time.perf_counter() - t0
-    from kcfast.api import SourceRecord
-
-    t0 = time.perf_counter()
-    records = []
-    part = {"server": "b"}
-    for (d, row), (_, lsn) in zip(zip(decoded, rows), inserts):
-        source = source_struct("b", "bench", "public", "orders", 0, None, 1, lsn, 0)
-        records.append(SourceRecord(part, {"lsn": lsn}, events.topic, None, events.key_schema,
-                                    events.key(d[2], row), events.envelope_schema,
-                                    events.envelope(None, row, source, "c", 0), 0))
-    out["events"] = time.perf_counter() - t0
+    events = TableEvents(tables[0], "b", registry, config.mapping, config.filter.captures_column, "bench")
+    out: dict[str, float] = {"psycopg2_read": inserts / read_s}
+    records: list[Any] = []
+    for name, impl in (("core_events_python", _core_py), ("core_events", _core)):
+        table = impl.PgTable(*events.plan_args)
+        decoder = impl.PgoutputDecoder({"server": "b"}, lambda payload, t=table: t, True, ("t",))
+        gc.collect()
+        t0 = time.process_time()
+        records = []
+        for i in range(0, len(payloads), 2048):  # in flight at once, as in a worker
+            records += decoder.decode(payloads[i:i + 2048], time.time_ns() // 1000)
+        out[name] = len(records) / (time.process_time() - t0)
     key_conv, value_conv = JsonConverter(), JsonConverter()
     key_conv.configure({"schemas.enable": "true"}, True)
     value_conv.configure({"schemas.enable": "true"}, False)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for i in range(0, len(records), 2048):
-        core.encode_source_records(records[i:i + 2048], key_conv, value_conv, None)
-    out["json"] = time.perf_counter() - t0
-    return {stage: len(inserts) / seconds for stage, seconds in out.items()}
+        _core.encode_source_records(records[i:i + 2048], key_conv, value_conv, None)
+    out["json"] = len(records) / (time.process_time() - t0)
+    return out
 
 
 def test_cdc_snapshot_and_streaming(pg: EmbeddedPostgres, broker: EmbeddedKafka, tmp_path: Path) -> None:
@@ -212,15 +244,21 @@ def test_cdc_snapshot_and_streaming(pg: EmbeddedPostgres, broker: EmbeddedKafka,
         "slot.name": "bench_slot", "publication.name": "bench_pub", "publication.autocreate.mode": "disabled",
         **pg.connector_config("bench")}}))
     counter = _Counter(broker.bootstrap_servers, topic)
+    machine = _machine()
     worker = StandaloneProcess(tmp_path, worker_props, [connector], port).start()
     try:
         assert worker.proc is not None
+        counter.worker_pid = worker.proc.pid
+        if PIN:
+            _pin_worker(worker.proc.pid)
         worker.wait_for(lambda: counter.count >= ROWS, timeout=600, what="snapshot events")
         snapshot_s = counter.time_of(ROWS) - counter.first_at
+        snapshot_cpu_s = counter.cpu_of(ROWS) - counter.first_cpu
         rss_snapshot = _rss_kb(worker.proc.pid)
         # Reference slots created now see exactly the streamed changes below.
         _execute(pg, "SELECT pg_create_logical_replication_slot('ceiling_slot', 'pgoutput')")
         _execute(pg, "SELECT pg_create_logical_replication_slot('breakdown_slot', 'pgoutput')")
+        cpu0 = _cpu_s(worker.proc.pid)
         t0 = time.perf_counter()
         _execute(pg, FILL, (ROWS + 1, 2 * ROWS))
         commit_s = time.perf_counter() - t0
@@ -228,22 +266,30 @@ def test_cdc_snapshot_and_streaming(pg: EmbeddedPostgres, broker: EmbeddedKafka,
         first_streamed = min(t for n, t in counter.reached.items() if n > ROWS)
         stream_s = counter.time_of(2 * ROWS) - first_streamed
         stream_from_commit_s = counter.time_of(2 * ROWS) - t0 - commit_s
+        stream_cpu_s = counter.cpu_of(2 * ROWS) - cpu0
         rss_stream = _rss_kb(worker.proc.pid)
     finally:
         worker.stop()
         counter.close()
     ceiling_s = _ceiling(pg, "ceiling_slot", ROWS)
     breakdown = _in_process_breakdown(pg, "breakdown_slot", ROWS)
+    machine["load_average_after"] = os.getloadavg()
     _results.update({
         "rows": ROWS,
         "snapshot_events_per_s": ROWS / snapshot_s,
+        "snapshot_events_per_worker_cpu_s": ROWS / snapshot_cpu_s if snapshot_cpu_s else float("inf"),
         "stream_events_per_s": ROWS / stream_s,
+        "stream_events_per_worker_cpu_s": ROWS / stream_cpu_s if stream_cpu_s else float("inf"),
+        "stream_worker_cpu_share": stream_cpu_s / (stream_from_commit_s + commit_s),
         "stream_insert_commit_s": commit_s,
         "stream_events_per_s_from_commit": ROWS / stream_from_commit_s,
         "ceiling_psycopg2_read_per_s": ROWS / ceiling_s if ceiling_s else float("inf"),
         "worker_rss_kb_after_snapshot": rss_snapshot,
         "worker_rss_kb_after_stream": rss_stream,
         "in_process_stage_events_per_s": breakdown,
+        "machine": machine,
+        "worker_pinned_to_one_cpu": PIN,
+        "command": f"KCFAST_CDC_ROWS={ROWS} .venv/bin/pytest benchmarks/bench_cdc.py -s",
     })
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(_results, indent=2))

@@ -1,18 +1,23 @@
-"""Fixtures of the benchmarks: both implementations of the core, and batches of consumed messages.
+"""Fixtures of the benchmarks: both implementations of the core, batches of consumed messages, and for the
+loop benchmarks a broker, the number of records and the collected results.
 
-Run with ``make bench`` (or ``pytest benchmarks --benchmark-only``). ``--calibrate`` switches every
-benchmark to ``benchmark.pedantic`` with fixed rounds, for comparable runs on noisy machines.
+Run with ``make bench`` (or ``pytest benchmarks``; ``-k core`` for the core alone). ``--calibrate`` switches
+every core benchmark to ``benchmark.pedantic`` with fixed rounds, for comparable runs on noisy machines.
+``--records N`` (or ``KCFAST_BENCH_RECORDS``) sets the records of each loop benchmark (default 1,000,000).
+The loop benchmarks print their table at the end and save it to ``benchmarks/results/loops-latest.json``.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
 import pytest
+
+from _data import order_schema, order_structs, order_values  # noqa: F401 - re-exported for bench_*.py
 
 NO_EXTENSIONS = os.environ.get("KCFAST_NO_EXTENSIONS", "") in ("1", "true", "yes")
 
@@ -20,14 +25,13 @@ BATCH = 1000
 """Messages per consumed batch in the batch benchmarks."""
 
 
-def pytest_collect_file(parent: pytest.Collector, file_path: Any) -> pytest.Module | None:
-    """Collect ``bench_<area>.py`` modules (pytest's default pattern is ``test_*.py``)."""
-    if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
-        return pytest.Module.from_parent(parent, path=file_path)
-    return None
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--records",
+        type=int,
+        default=int(os.environ.get("KCFAST_BENCH_RECORDS", "1000000")),
+        help="records of each loop benchmark (default 1000000, or KCFAST_BENCH_RECORDS)",
+    )
     parser.addoption(
         "--calibrate",
         action="store_true",
@@ -61,70 +65,60 @@ def run(benchmark: Any, request: pytest.FixtureRequest) -> Callable[..., Any]:
     return runner
 
 
+# ------------------------------------------------------------------------------------- loop benchmarks
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[Any]:
+    """A broker for the whole run: ``KCFAST_BOOTSTRAP`` if set, else the embedded one."""
+    from kcfast.testing import EmbeddedKafka
+
+    with EmbeddedKafka() as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def loop_records(request: pytest.FixtureRequest) -> int:
+    """Records of each loop benchmark."""
+    return int(request.config.getoption("--records"))
+
+
+@pytest.fixture
+def record_result(request: pytest.FixtureRequest) -> Callable[[Any], Any]:
+    """``record_result(result)`` keeps a loop benchmark's :class:`_loops.Result` for the final table."""
+
+    def keep(result: Any) -> Any:
+        _RESULTS.append(result)
+        request.node.user_properties.append(("result", result.as_dict()))
+        return result
+
+    return keep
+
+
+_RESULTS: list[Any] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if not _RESULTS:
+        return
+    import time
+
+    import _loops
+
+    terminalreporter.write_sep("=", "loop benchmarks (ratios are to the ceiling of the same suite and case)")
+    terminalreporter.write_line(_loops.table(_RESULTS))
+    for line in _loops.summary_lines(_RESULTS):
+        terminalreporter.write_line(line)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    records = config.getoption("--records")
+    for name in ("loops-latest.json", f"loops-{stamp}.json"):
+        _loops.save(_RESULTS, _loops.RESULTS / name, records=records, command=" ".join(config.invocation_params.args))
+    terminalreporter.write_line(f"saved {_loops.RESULTS / 'loops-latest.json'}")
+
+
 # ---------------------------------------------------------------------------------------------- data
 
 KINDS = ("bytes", "string", "json", "json-schema")
-
-
-def order_values(n: int) -> list[dict[str, Any]]:
-    """``n`` order-like JSON objects of about 170 bytes each, with nested fields."""
-    return [
-        {
-            "id": 1_000_000 + i,
-            "customer": {"name": f"Cust {i % 997:04d}", "email": f"c{i % 997}@ex.com", "tier": "gold"},
-            "items": [{"sku": f"A-{i % 13}", "qty": 1 + i % 3}, {"sku": "B-7", "qty": 1}],
-            "total": round(10 + (i % 1000) * 0.37, 2),
-            "paid": i % 2 == 0,
-            "ts": 1_700_000_000_000 + i,
-        }
-        for i in range(n)
-    ]
-
-
-_ORDER_SCHEMA: Any = None
-
-
-def order_schema() -> Any:
-    """The Connect schema of the order values (one object, as a connector defines it once)."""
-    global _ORDER_SCHEMA
-    if _ORDER_SCHEMA is None:
-        _ORDER_SCHEMA = _build_order_schema()
-    return _ORDER_SCHEMA
-
-
-def _build_order_schema() -> Any:
-    from kcfast.data import Schema, SchemaBuilder
-
-    customer = (
-        SchemaBuilder.struct().name("Customer")
-        .field("name", Schema.STRING_SCHEMA).field("email", Schema.OPTIONAL_STRING_SCHEMA)
-        .field("tier", Schema.STRING_SCHEMA).build()
-    )
-    item = SchemaBuilder.struct().name("Item").field("sku", Schema.STRING_SCHEMA).field("qty", Schema.INT32_SCHEMA).build()
-    return (
-        SchemaBuilder.struct().name("Order")
-        .field("id", Schema.INT64_SCHEMA).field("customer", customer)
-        .field("items", SchemaBuilder.array(item).build()).field("total", Schema.FLOAT64_SCHEMA)
-        .field("paid", Schema.BOOLEAN_SCHEMA).field("ts", Schema.INT64_SCHEMA).build()
-    )
-
-
-def order_structs(n: int) -> list[Any]:
-    from kcfast.data import Struct
-
-    schema = order_schema()
-    customer_schema = schema.field("customer").schema
-    item_schema = schema.field("items").schema.value_schema
-    out = []
-    for v in order_values(n):
-        c = v["customer"]
-        out.append(
-            Struct(schema).put("id", v["id"])
-            .put("customer", Struct(customer_schema).put("name", c["name"]).put("email", c["email"]).put("tier", c["tier"]))
-            .put("items", [Struct(item_schema).put("sku", it["sku"]).put("qty", it["qty"]) for it in v["items"]])
-            .put("total", v["total"]).put("paid", v["paid"]).put("ts", v["ts"])
-        )
-    return out
 
 
 def converters(kind: str) -> tuple[Any, Any, Any]:
