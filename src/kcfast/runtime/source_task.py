@@ -64,8 +64,6 @@ class _Delivery:
             return
         self.submitted.ack()
         owner = self.owner
-        if owner.on_topic is not None:
-            owner.on_topic(msg.topic())
         if owner.commit_record_overridden:
             owner._commit_record(self.record, msg)
 
@@ -188,9 +186,13 @@ class WorkerSourceTask(WorkerTask):
         encoded, originals, subs = self._encode(records, originals, subs)
         if not encoded:
             return
-        if self.topic_creation is not None:
+        if self.topic_creation is not None or self.on_topic is not None:
             for topic in dict.fromkeys([entry[0] for entry in encoded]):
-                self.topic_creation.maybe_create(topic)
+                if self.topic_creation is not None:
+                    self.topic_creation.maybe_create(topic)
+                if self.on_topic is not None:
+                    # Tracked once per topic and batch; a failed send fails the task, so the topic was used.
+                    self.on_topic(topic)
         callbacks = [_Delivery(self, sub, rec) for sub, rec in zip(subs, originals)]
         core.produce_batch(self.producer, encoded, callbacks)
         self.records_sent += len(encoded)

@@ -79,6 +79,9 @@ class StandaloneRuntime:
         # Everything allocated so far lives as long as the worker: keep it out of the cyclic collector's
         # scans, which otherwise cost a measurable share of the record loop.
         gc.freeze()
+        # Records are short-lived and acyclic: collect the young generation far less often (measured: about
+        # 15% less CPU per record on the sink loop and 25% on the source loop, benchmarks/README.md).
+        gc.set_threshold(100_000, 50, 100)
 
     async def create_connector(self, name: str, config: dict[str, str], initial_state: str | None = None) -> Any:
         target = None
