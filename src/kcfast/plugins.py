@@ -303,7 +303,16 @@ def import_class(name: str) -> Any:
 def class_name(cls: type) -> str:
     """The name users see for ``cls``: the Java name of a built-in, else the Python dotted path."""
     dotted = f"{cls.__module__}.{cls.__qualname__}"
-    return _JAVA_NAMES.get(dotted, dotted)
+    java = _JAVA_NAMES.get(dotted)
+    if java is None:
+        # Built-ins are registered by the package that re-exports them (kcfast.converters.JsonConverter is
+        # defined in kcfast.converters.json): try the enclosing packages too.
+        parts = cls.__module__.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            java = _JAVA_NAMES.get(".".join(parts[:end]) + "." + cls.__qualname__)
+            if java is not None:
+                break
+    return java or dotted
 
 
 def _java_names() -> dict[str, str]:

@@ -167,24 +167,6 @@ def exception_class_name(error: BaseException) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-_builtin_names: dict[type, str] | None = None
-
-
-def _java_name_of_builtin(cls: type) -> str | None:
-    global _builtin_names
-    if _builtin_names is None:
-        from kcfast.plugins import builtin_class_names, import_class
-
-        names: dict[type, str] = {}
-        for java in builtin_class_names():
-            try:
-                names.setdefault(import_class(java), java)
-            except Exception:  # noqa: BLE001 - a built-in that cannot load has no name to give
-                continue
-        _builtin_names = names
-    return _builtin_names.get(cls)
-
-
 def executing_class_name(cls: type | None) -> str:
     """The name of the class that ran a failed operation: a built-in plugin's Java name, else its Python
     path."""
@@ -192,10 +174,7 @@ def executing_class_name(cls: type | None) -> str:
         return "null"
     from kcfast.plugins import class_name
 
-    name = class_name(cls)
-    if name == f"{cls.__module__}.{cls.__qualname__}":
-        name = _java_name_of_builtin(cls) or name
-    return name
+    return class_name(cls)
 
 
 def exception_message(error: BaseException) -> str | None:
