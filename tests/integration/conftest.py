@@ -25,6 +25,31 @@ def kafka_sample() -> Any:
     return sample
 
 
+def worker_properties(kafka: EmbeddedKafka, workdir: Path, port: int, **overrides: str) -> str:
+    """Kafka's connect-standalone.properties pointed at ``kafka``, with test-friendly timings."""
+    props = {
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "offset.storage.file.filename": str(workdir / "connect.offsets"),
+        "offset.flush.interval.ms": "500",
+        "listeners": f"http://127.0.0.1:{port}",
+        "consumer.session.timeout.ms": "6000",
+        "consumer.heartbeat.interval.ms": "1000",
+    }
+    props.update(overrides)
+    return properties_with((KAFKA_CONFIG / "connect-standalone.properties").read_text(encoding="utf-8"), **props)
+
+
+@pytest.fixture(scope="module")
+def module_worker(kafka: EmbeddedKafka, workdir: Path, request: pytest.FixtureRequest) -> Iterator[StandaloneProcess]:
+    """One worker shared by a module's tests (which use their own connector names); the module's
+    ``WORKER_SETTINGS`` dict adds or replaces worker settings. Needs a module-scoped ``workdir``."""
+    port = free_port()
+    props = worker_properties(kafka, workdir, port, **getattr(request.module, "WORKER_SETTINGS", {}))
+    proc = StandaloneProcess(workdir, props, [], port).start()
+    yield proc
+    assert proc.stop() == 0
+
+
 @pytest.fixture
 def workdir() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="kcfast-it-") as tmp:
@@ -32,22 +57,13 @@ def workdir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def standalone(kafka: EmbeddedKafka, workdir: Path, kafka_sample: Any) -> Iterator[Any]:
+def standalone(kafka: EmbeddedKafka, workdir: Path) -> Iterator[Any]:
     """Factory: ``standalone(connector_files, **worker_overrides)`` starts a worker; all are stopped at the end."""
     procs: list[StandaloneProcess] = []
 
     def start(connector_files: list[Path] | None = None, **overrides: str) -> StandaloneProcess:
         port = free_port()
-        props = {
-            "bootstrap.servers": kafka.bootstrap_servers,
-            "offset.storage.file.filename": str(workdir / "connect.offsets"),
-            "offset.flush.interval.ms": "500",
-            "listeners": f"http://127.0.0.1:{port}",
-            "consumer.session.timeout.ms": "6000",
-            "consumer.heartbeat.interval.ms": "1000",
-        }
-        props.update(overrides)
-        proc = StandaloneProcess(workdir, kafka_sample("connect-standalone.properties", **props),
+        proc = StandaloneProcess(workdir, worker_properties(kafka, workdir, port, **overrides),
                                  list(connector_files or []), port)
         procs.append(proc)
         return proc.start()

@@ -10,19 +10,17 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kcfast.kafka.clients import create_topics
-from kcfast.testing import EmbeddedKafka, StandaloneProcess, free_port, properties_with
+from kcfast.testing import EmbeddedKafka, StandaloneProcess
 from kcfast.testing.connectors import read_events, read_records
 
 pytestmark = pytest.mark.integration
 
-KAFKA_CONFIG = Path(__file__).resolve().parents[1] / "data" / "kafka-config"
 SOURCE = "kcfast.testing.connectors.MonitorableSourceConnector"
 SINK = "kcfast.testing.connectors.MonitorableSinkConnector"
 
@@ -32,24 +30,14 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("bad-input")
 
 
+WORKER_SETTINGS = {
+    "task.shutdown.graceful.timeout.ms": "2000",
+}
+
+
 @pytest.fixture(scope="module")
-def worker(kafka: EmbeddedKafka, workdir: Path) -> Iterator[StandaloneProcess]:
-    port = free_port()
-    props = properties_with(
-        (KAFKA_CONFIG / "connect-standalone.properties").read_text(encoding="utf-8"),
-        **{
-            "bootstrap.servers": kafka.bootstrap_servers,
-            "offset.storage.file.filename": str(workdir / "connect.offsets"),
-            "offset.flush.interval.ms": "500",
-            "listeners": f"http://127.0.0.1:{port}",
-            "consumer.session.timeout.ms": "6000",
-            "consumer.heartbeat.interval.ms": "1000",
-            "task.shutdown.graceful.timeout.ms": "2000",
-        },
-    )
-    proc = StandaloneProcess(workdir, props, [], port).start()
-    yield proc
-    assert proc.stop() == 0
+def worker(module_worker: StandaloneProcess) -> StandaloneProcess:
+    return module_worker
 
 
 def states(worker: StandaloneProcess, name: str) -> tuple[str, list[str]] | None:

@@ -9,7 +9,6 @@ import json
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,11 @@ import pytest
 
 from kcfast._version import KAFKA_VERSION
 from kcfast.kafka.clients import cluster_metadata, create_topics
-from kcfast.testing import EmbeddedKafka, StandaloneProcess, free_port, properties_with
+from kcfast.testing import EmbeddedKafka, StandaloneProcess
 from kcfast.testing.connectors import read_events
 
 pytestmark = pytest.mark.integration
 
-KAFKA_CONFIG = Path(__file__).resolve().parents[1] / "data" / "kafka-config"
 SOURCE = "kcfast.testing.connectors.MonitorableSourceConnector"
 FILE_SOURCE_TASK = "org.apache.kafka.connect.file.FileStreamSourceTask"
 INVALID_SUFFIX = (
@@ -36,23 +34,15 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("rest-api")
 
 
+WORKER_SETTINGS = {
+    "config.providers": "file",
+    "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
+}
+
+
 @pytest.fixture(scope="module")
-def worker(kafka: EmbeddedKafka, workdir: Path) -> Iterator[StandaloneProcess]:
-    port = free_port()
-    props = properties_with(
-        (KAFKA_CONFIG / "connect-standalone.properties").read_text(encoding="utf-8"),
-        **{
-            "bootstrap.servers": kafka.bootstrap_servers,
-            "offset.storage.file.filename": str(workdir / "connect.offsets"),
-            "offset.flush.interval.ms": "500",
-            "listeners": f"http://127.0.0.1:{port}",
-            "config.providers": "file",
-            "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
-        },
-    )
-    proc = StandaloneProcess(workdir, props, [], port).start()
-    yield proc
-    assert proc.stop() == 0
+def worker(module_worker: StandaloneProcess) -> StandaloneProcess:
+    return module_worker
 
 
 @pytest.fixture
