@@ -2,7 +2,7 @@
 # A change here is an API change of kcfast._core: review it as such.
 
 cimport cython
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint32_t
 
 
 # ---------------------------------------------------------------------------------------------- records
@@ -49,21 +49,28 @@ cdef enum SubmittedState:
 @cython.final
 cdef class SubmittedRecord:
     cdef SubmittedRecords _owner
-    cdef object _key            # partition_key(source_partition)
+    cdef _PartitionQueue _queue # the queue of its source partition
     cdef readonly object source_partition
     cdef readonly object source_offset
     cdef SubmittedState _state
 
+    cdef int _ack(self) except -1
+
 
 @cython.final
 cdef class _PartitionQueue:
-    # The records of one source partition in submission order: records[head:] are tracked. A list with a
-    # moving head makes committable_offsets() pop the acknowledged prefix without shifting memory.
+    # The records of one source partition in submission order: records[head:] are tracked. The
+    # acknowledged prefix is folded into `pending` as acknowledgements arrive (collapse()), so only the
+    # records in flight are kept; a list with a moving head pops them without shifting memory.
+    cdef object key             # partition_key(partition)
     cdef object partition       # the first submitted partition map with this key
     cdef list records
     cdef Py_ssize_t head
+    cdef Py_ssize_t pending     # acknowledged records folded in since the last committable_offsets()
+    cdef object pending_offset  # the source offset of the last of them
 
     cdef inline Py_ssize_t size(self) noexcept
+    cdef int collapse(self) except -1
     cdef int compact(self) except -1
 
 
@@ -72,8 +79,10 @@ cdef class SubmittedRecords:
     cdef dict _queues           # partition_key -> _PartitionQueue
     cdef Py_ssize_t _in_flight  # changed only while holding the GIL, without Python calls in between
     cdef object _waiter         # threading.Event of the last await_all_messages, or None
+    cdef public object on_failure
 
-    cdef SubmittedRecord _submit(self, object partition, object offset)
+    cdef _PartitionQueue _queue_for(self, object partition)
+    cdef SubmittedRecord _submit(self, _PartitionQueue queue, object partition, object offset)
     cdef int _settled(self) except -1
 
 
@@ -178,3 +187,120 @@ cdef class _Encoder:
     cdef object encode(self, object topic, object schema, object value)
     cdef object envelope(self, object topic, object schema, object value)
     cdef tuple _plan_for(self, object schema)
+
+
+# ---------------------------------------------------------------------------------------------- pgoutput
+
+cdef enum PgKind:
+    # How a PostgreSQL column's text becomes its Connect value (kcfast.connectors.postgres.types.KINDS).
+    PG_PYTHON = 0               # the column's Python converter
+    PG_TEXT = 1
+    PG_BOOL = 2
+    PG_INT = 3
+    PG_FLOAT = 4
+    PG_DECIMAL = 5
+    PG_DATE = 6                 # days since the epoch
+    PG_TIME_US = 7
+    PG_TIME_MS = 8
+    PG_TIME_NS = 9
+    PG_TIMESTAMP_US = 10
+    PG_TIMESTAMP_MS = 11
+    PG_TIMESTAMP_NS = 12
+    PG_ZONED_TIMESTAMP = 13     # arg: fraction digits
+    PG_BYTEA = 14
+
+
+cdef struct _PgSlot:
+    # One column of the tuple being converted: its kind (t text, n NULL, u unchanged TOASTed value) and
+    # the UTF-8 of its text, inside the message (or the str of a snapshot row).
+    const unsigned char* p
+    Py_ssize_t n
+    unsigned char kind
+
+
+@cython.final
+cdef class _PgColumn:
+    cdef str name
+    cdef Py_ssize_t position    # index of the column in the table's rows
+    cdef PgKind kind
+    cdef int arg
+    cdef object convert         # the Python converter: text -> value
+    cdef object fallback        # value of a required field whose column is NULL (None when optional)
+    cdef object unavailable     # value of an unchanged TOASTed column
+
+
+@cython.final
+cdef class _PgSlots:
+    cdef _PgSlot* items
+    cdef Py_ssize_t count
+    cdef Py_ssize_t capacity
+
+    cdef int reserve(self, Py_ssize_t count) except -1
+    cdef Py_ssize_t scan(self, const unsigned char* p, Py_ssize_t n, Py_ssize_t pos) except -1
+    cdef int fill(self, list texts) except -1
+
+
+@cython.final
+cdef class PgTable:
+    cdef readonly str topic
+    cdef readonly str schema_name
+    cdef readonly str table_name
+    cdef readonly object key_schema
+    cdef readonly object value_schema
+    cdef readonly object envelope_schema
+    cdef object source_schema
+    cdef list source_template   # the table's `source` values; an event copies it and fills in its own
+    cdef tuple columns          # _PgColumn per value field
+    cdef tuple key_columns      # _PgColumn per key field
+    cdef tuple key_from_row     # index in `columns` of each key field, or None if one is not captured
+    cdef Py_ssize_t width       # columns a row must have
+
+    cdef int _check_width(self, _PgSlots slots) except -1
+    cdef object _error(self, _PgColumn col, _PgSlots slots, list texts, object exc)
+    cdef list _row_values(self, _PgSlots slots, list texts)
+    cdef object _row(self, _PgSlots slots, list texts)
+    cdef list _key_values(self, list row_values, _PgSlots slots, list texts)
+    cdef object _source(self, object ts_ms, object snapshot, object sequence, object ts_us, object ts_ns,
+                        object txid, object lsn)
+    cdef object _envelope(self, object before, object after, object source, str op, tuple now)
+    cdef SourceRecord _record(self, object partition, object offset, object key_schema, object key,
+                              object value_schema, object value, object timestamp)
+
+
+@cython.final
+cdef class PgoutputDecoder:
+    cdef object partition
+    cdef object on_relation
+    cdef bint tombstones
+    cdef frozenset skip_ops
+    cdef bint skip_c, skip_u, skip_d, skip_t
+    cdef dict tables            # relation id -> PgTable, or None for a table not captured
+    cdef _PgSlots old_slots
+    cdef _PgSlots new_slots
+    cdef long long cached_relid # the last relation looked up (-1: none)
+    cdef PgTable cached_table
+    # The transaction being read.
+    cdef readonly object transaction_id
+    cdef readonly object commit_time_us
+    cdef object commit_ms
+    cdef object commit_ns
+    cdef public object last_commit_lsn
+    # Events at the current LSN (Debezium's lsn_events_processed).
+    cdef bint has_seen
+    cdef unsigned long long lsn_seen
+    cdef long long lsn_count
+    cdef public object skip     # (txId, lsn_proc, events at lsn_proc) already emitted before a restart
+    cdef public object offset   # the offset of the latest event or COMMIT read
+    cdef readonly bint drained  # the last read() stopped because no message was waiting
+    cdef tuple now              # (ts_ms, ts_us, ts_ns) of the batch's envelopes
+
+    cdef int _set_now(self, long long now_us) except -1
+    cdef int _message(self, object payload, object lsn, list records) except -1
+    cdef PgTable _table(self, uint32_t relid)
+    cdef object _offset(self, object lsn, unsigned long long lsn_c, str message_type)
+    cdef bint _skipped(self, object lsn) except -1
+    cdef object _source(self, PgTable table, object lsn, unsigned long long lsn_c)
+    cdef int _emit(self, list records, PgTable table, object offset, object key, object envelope) except -1
+    cdef int _change(self, bytes payload, const unsigned char* p, Py_ssize_t n, object lsn,
+                     list records) except -1
+    cdef int _truncate(self, const unsigned char* p, Py_ssize_t n, object lsn, list records) except -1

@@ -2,8 +2,9 @@
 # pure-Python twin) both implement exactly this API; import it through ``kcfast.core``.
 #
 # Parts: records (ConnectRecord, SinkRecord, SourceRecord, TimestampType), offsets (SubmittedRecords,
-# SubmittedRecord, CommittableOffsets, PartitionOffsets, SinkOffsets) and batch conversion
-# (sink_records_from_messages, encode_source_records, produce_batch). TimestampType, CommittableOffsets and
+# SubmittedRecord, CommittableOffsets, PartitionOffsets, SinkOffsets), batch conversion
+# (sink_records_from_messages, encode_source_records, produce_batch) and PostgreSQL change data capture
+# (PgTable, PgoutputDecoder). TimestampType, CommittableOffsets and
 # PartitionOffsets are defined once in kcfast._core_common and shared by both implementations.
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from kcfast._core_common import CommittableOffsets as CommittableOffsets
 from kcfast._core_common import PartitionOffsets as PartitionOffsets
 from kcfast._core_common import TimestampType as TimestampType
 from kcfast.api.converter import Converter, HeaderConverter
-from kcfast.data import ConnectHeaders, Schema
+from kcfast.data import ConnectHeaders, Schema, Struct
 
 __all__: list[str]
 
@@ -160,11 +161,13 @@ class SubmittedRecord:
     @property
     def acked(self) -> bool: ...
     def ack(self) -> None: ...
+    def __call__(self, err: Any, msg: Any) -> None: ...
     def drop(self) -> bool: ...
 
 class SubmittedRecords:
     """Source records in flight, per source partition, and the offsets that can be committed."""
 
+    on_failure: Callable[[SubmittedRecord, Any, Any], object] | None
     def __init__(self) -> None: ...
     @property
     def in_flight(self) -> int: ...
@@ -215,3 +218,92 @@ def produce_batch(
     callback: Callable[[Any, Any], None] | Sequence[Callable[[Any, Any], None] | None] | None,
     start: int = 0,
 ) -> int: ...
+
+# ---------------------------------------------------------------------------------------------- pgoutput
+
+class _ReplicationMessage(Protocol):
+    """What the core reads from a ``psycopg2`` ``ReplicationMessage``."""
+
+    @property
+    def payload(self) -> bytes: ...
+    @property
+    def data_start(self) -> int: ...
+
+_ColumnSpec = tuple[str, int, str, int, Callable[[str], Any], Any, Any]
+"""``(name, position, kind, arg, convert, fallback, unavailable)`` of one column of a PgTable."""
+
+class PgTable:
+    """The compiled plan of one captured PostgreSQL table: schemas, `source` constants, column converters."""
+
+    def __init__(
+        self,
+        topic: str,
+        schema_name: str,
+        table_name: str,
+        key_schema: Schema | None,
+        value_schema: Schema,
+        envelope_schema: Schema,
+        source_schema: Schema,
+        source_head: tuple[str, str, str, str],
+        columns: Sequence[_ColumnSpec],
+        key_columns: Sequence[_ColumnSpec],
+    ) -> None: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def schema_name(self) -> str: ...
+    @property
+    def table_name(self) -> str: ...
+    @property
+    def key_schema(self) -> Schema | None: ...
+    @property
+    def value_schema(self) -> Schema: ...
+    @property
+    def envelope_schema(self) -> Schema: ...
+    def row(self, texts: Sequence[Any]) -> Struct: ...
+    def key(self, texts: Sequence[Any]) -> Struct | None: ...
+    def snapshot_records(
+        self,
+        rows: Sequence[Sequence[str | None]],
+        partition: Mapping[str, Any],
+        lsn: int,
+        txid: int,
+        now_us: int,
+        first_marker: str,
+        last_marker: str,
+        last: bool,
+    ) -> list[SourceRecord]: ...
+
+class PgoutputDecoder:
+    """The state of one logical replication stream (pgoutput, protocol version 1) and its event building."""
+
+    def __init__(
+        self,
+        partition: Mapping[str, Any],
+        on_relation: Callable[[bytes], PgTable | None],
+        tombstones: bool = True,
+        skipped_operations: Iterable[str] = (),
+    ) -> None: ...
+    @property
+    def transaction_id(self) -> int | None: ...
+    @property
+    def commit_time_us(self) -> int: ...
+    @property
+    def last_commit_lsn(self) -> int | None: ...
+    @last_commit_lsn.setter
+    def last_commit_lsn(self, value: int | None) -> None: ...
+    @property
+    def skip(self) -> tuple[int, int, int] | None: ...
+    @skip.setter
+    def skip(self, value: Sequence[int] | None) -> None: ...
+    @property
+    def offset(self) -> dict[str, Any] | None: ...
+    @offset.setter
+    def offset(self, value: dict[str, Any] | None) -> None: ...
+    @property
+    def drained(self) -> bool: ...
+    def table(self, relation_id: int) -> PgTable | None: ...
+    def read(
+        self, read_message: Callable[[], _ReplicationMessage | None], max_records: int, max_messages: int, now_us: int
+    ) -> list[SourceRecord]: ...
+    def decode(self, messages: Iterable[_ReplicationMessage], now_us: int) -> list[SourceRecord]: ...

@@ -61,11 +61,14 @@ include "_core/offsets.pyx"
 include "_core/collaborators.pxi"
 include "_core/json.pyx"
 include "_core/convert.pyx"
+include "_core/pgoutput.pyx"
 
 __all__ = [
     "CommittableOffsets",
     "ConnectRecord",
     "PartitionOffsets",
+    "PgTable",
+    "PgoutputDecoder",
     "SinkOffsets",
     "SinkRecord",
     "SourceRecord",

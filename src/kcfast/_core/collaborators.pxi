@@ -1,6 +1,9 @@
 # Collaborators of the compiled paths: kcfast.data and kcfast.converters objects looked up once, and the
 # internal _Fallback signal. Included by _core.pyx before the parts that use them.
 
+from libc.string cimport memchr
+
+
 class _Fallback(Exception):
     """Internal: this value needs the converter's own per-record method."""
 
@@ -22,7 +25,8 @@ cdef object _ByteArrayConverter = None
 cdef object _StringConverter = None
 cdef object _JsonConverter = None
 cdef object _orjson_loads = None
-cdef object _json_dumps = None
+cdef object _orjson_dumps = None
+cdef object _jsontext_dumps = None  # kcfast.converters._jsontext.dumps
 cdef object _from_json = None
 cdef object _to_json = None
 cdef object _float64_json = None
@@ -53,7 +57,7 @@ cdef int _load() except -1:
     global _TYPE_INT8, _TYPE_INT16, _TYPE_INT32, _TYPE_INT64, _TYPE_FLOAT64, _TYPE_BOOLEAN, _TYPE_STRING
     global _TYPE_BYTES, _TYPE_ARRAY, _TYPE_MAP, _TYPE_STRUCT
     global _ByteArrayConverter, _StringConverter, _JsonConverter
-    global _orjson_loads, _json_dumps, _from_json, _to_json, _float64_json, _json_states
+    global _orjson_loads, _orjson_dumps, _jsontext_dumps, _from_json, _to_json, _float64_json, _json_states
     if _loaded:
         return 0
     import weakref
@@ -84,7 +88,8 @@ cdef int _load() except -1:
         _StringConverter = StringConverter
         _JsonConverter = JsonConverter
         _orjson_loads = orjson.loads
-        _json_dumps = dumps
+        _orjson_dumps = orjson.dumps
+        _jsontext_dumps = dumps
         _from_json = from_json
         _to_json = to_json
         _float64_json = float64_json
@@ -132,3 +137,20 @@ cdef object _new_struct(object schema, list values):
     Py_INCREF(values)
     (<PyObject**>(<char*>raw + _struct_values_offset))[0] = <PyObject*>values
     return obj
+
+
+cdef object _json_dumps(object obj):
+    # kcfast.converters._jsontext.dumps without its Python frame: orjson's bytes are Jackson's unless they
+    # hold a \u00XX escape (orjson writes lower-case hex), which the text module's dumps fixes up.
+    cdef object out = _orjson_dumps(obj)
+    cdef const char* p = PyBytes_AS_STRING(out)
+    cdef const char* end = p + PyBytes_GET_SIZE(out)
+    cdef const char* hit
+    while p < end:
+        hit = <const char*>memchr(p, b'\\', end - p)
+        if hit is NULL:
+            return out
+        if end - hit >= 4 and hit[1] == b'u' and hit[2] == b'0' and hit[3] == b'0':
+            return _jsontext_dumps(obj)
+        p = hit + 1
+    return out

@@ -414,28 +414,52 @@ def produce_batch(producer, encoded, callback, Py_ssize_t start=0):
     ``encoded``, or ``None``. When the producer's queue is full (``BufferError``) the producer is polled
     (serving delivery callbacks) and the same record is retried: no record is dropped.
 
+    ``produce`` is called as confluent-kafka's ``Producer.produce(topic, value, key, partition, callback)``
+    with ``timestamp=`` and ``headers=`` only when set (positional arguments are the cheapest to pass); a
+    producer that rejects that form with ``TypeError`` gets ``on_delivery=``, ``timestamp=`` and
+    ``headers=`` keywords instead.
+
     Raises:
         ConnectError: ``produce`` failed otherwise; ``index`` is the failed record's position, ``produced``
             how many were produced before it; the producer's exception is the cause.
     """
     cdef bint per_record = callback is not None and not callable(callback)
+    cdef bint positional = True
     cdef Py_ssize_t index, n = len(encoded)
     cdef Py_ssize_t produced = 0
     cdef tuple item
+    cdef list callbacks = None
+    if per_record and type(callback) is list:
+        callbacks = <list>callback
     produce = producer.produce
     poll = producer.poll
     on_delivery = callback
     for index in range(start, n):
         item = <tuple?>encoded[index]
         topic, partition, key, value, headers, timestamp = item
-        if per_record:
+        if callbacks is not None:
+            on_delivery = callbacks[index]
+        elif per_record:
             on_delivery = callback[index]
         while True:
             try:
-                produce(topic, value, key, partition, on_delivery=on_delivery, timestamp=timestamp, headers=headers)
+                if not positional:
+                    produce(topic, value, key, partition, on_delivery=on_delivery, timestamp=timestamp,
+                            headers=headers)
+                elif headers is None and timestamp == 0:
+                    produce(topic, value, key, partition, on_delivery)
+                elif headers is None:
+                    produce(topic, value, key, partition, on_delivery, timestamp=timestamp)
+                else:
+                    produce(topic, value, key, partition, on_delivery, timestamp=timestamp, headers=headers)
                 break
             except BufferError:
                 poll(PRODUCE_RETRY_POLL_SECONDS)
+            except TypeError as exc:
+                if positional:
+                    positional = False
+                    continue
+                raise produce_error(index, produced, topic, partition, exc) from exc
             except Exception as exc:
                 raise produce_error(index, produced, topic, partition, exc) from exc
         produced += 1

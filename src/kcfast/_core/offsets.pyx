@@ -33,13 +33,41 @@ cdef object _partition_key(object partition):
     return _common_partition_key(partition)
 
 
+cdef bint _same_partition(object partition, object previous) except -1:
+    # Whether `partition` certainly has the key of `previous` without building it: the same object, or two
+    # dicts with the same str keys whose values are identical or equal str/int of one type (the shapes the
+    # key tells apart by type, such as 1 and 1.0 or True, never match here).
+    cdef PyObject* other
+    if partition is previous:
+        return True
+    if type(partition) is not dict or type(previous) is not dict:
+        return False
+    if len(<dict>partition) != len(<dict>previous):
+        return False
+    for name, value in (<dict>partition).items():
+        if type(name) is not str:
+            return False
+        other = PyDict_GetItem(<dict>previous, name)
+        if other is NULL:
+            return False
+        if <object>other is value:
+            continue
+        if type(value) is not type(<object>other) or (type(value) is not str and type(value) is not int):
+            return False
+        if value != <object>other:
+            return False
+    return True
+
+
 @cython.final
 @cython.freelist(SUBMITTED_FREELIST_SIZE)
 cdef class SubmittedRecord:
     """One source record handed to the producer, waiting for its delivery acknowledgement.
 
     Made by :meth:`SubmittedRecords.submit`. ``ack()`` may be called from any thread (librdkafka's
-    delivery callbacks); ``drop()`` only from the thread that owns the ``SubmittedRecords``.
+    delivery callbacks); ``drop()`` only from the thread that owns the ``SubmittedRecords``. The record is
+    also a delivery callback: ``record(err, msg)`` acknowledges it when ``err`` is ``None`` and otherwise
+    calls the owner's ``on_failure(record, err, msg)``, leaving the record unacknowledged.
     """
 
     def __cinit__(self):
@@ -50,41 +78,61 @@ cdef class SubmittedRecord:
         """Whether the record was acknowledged."""
         return self._state == ACKED
 
+    cdef int _ack(self) except -1:
+        # No Python call between the test and the updates, so the GIL makes them atomic.
+        cdef SubmittedRecords owner
+        cdef _PartitionQueue queue
+        if self._state != SUBMITTED:
+            return 0
+        self._state = ACKED
+        owner = self._owner
+        owner._in_flight -= 1
+        queue = self._queue
+        if queue.head < len(queue.records) and queue.records[queue.head] is self:
+            queue.collapse()
+        if owner._in_flight == 0:
+            owner._settled()
+        return 0
+
     def ack(self):
         """Acknowledge the record: it was written, so its offset may be committed once every earlier
-        record of its source partition is acknowledged too. Idempotent; a dropped record stays dropped."""
-        # No Python call between the test and the updates, so the GIL makes them atomic.
-        if self._state != SUBMITTED:
+        record of its source partition is acknowledged too. Idempotent and final: a dropped record stays
+        dropped, an acknowledged one stays acknowledged."""
+        self._ack()
+
+    def __call__(self, err, msg):
+        if err is None:
+            self._ack()
             return
-        self._state = ACKED
-        self._owner._in_flight -= 1
-        if self._owner._in_flight == 0:
-            self._owner._settled()
+        handler = self._owner.on_failure
+        if handler is not None:
+            handler(self, err, msg)
 
     def drop(self):
         """Stop tracking the record without acknowledging it (it was filtered, or the producer rejected it
-        and it will be retried). Returns whether the record was still tracked."""
+        and it will be retried). Returns whether the record was still tracked; an acknowledged record is
+        no longer tracked (its offset is, or was, committable) and stays acknowledged."""
         cdef SubmittedRecords owner = self._owner
-        cdef _PartitionQueue queue = owner._queues.get(self._key)
+        cdef _PartitionQueue queue = self._queue
+        cdef list records = queue.records
         cdef bint removed = False
         cdef Py_ssize_t i
-        if queue is not None:
-            i = len(queue.records) - 1
-            while i >= queue.head:
-                if queue.records[i] is self:
-                    del queue.records[i]
-                    removed = True
-                    break
-                i -= 1
-            if queue.size() == 0:
-                del owner._queues[self._key]
-        if self._state == SUBMITTED:
-            self._state = DROPPED
-            owner._in_flight -= 1
-            if owner._in_flight == 0:
-                owner._settled()
-        else:
-            self._state = DROPPED
+        if self._state != SUBMITTED:
+            return False
+        i = len(records) - 1
+        while i >= queue.head:
+            if records[i] is self:
+                del records[i]
+                removed = True
+                break
+            i -= 1
+        self._state = DROPPED
+        owner._in_flight -= 1
+        queue.collapse()
+        if queue.size() == 0 and queue.pending == 0 and owner._queues.get(queue.key) is queue:
+            del owner._queues[queue.key]
+        if owner._in_flight == 0:
+            owner._settled()
         return removed
 
     def __repr__(self):
@@ -96,13 +144,33 @@ cdef class SubmittedRecord:
 @cython.final
 cdef class _PartitionQueue:
 
-    def __cinit__(self, partition):
+    def __cinit__(self, key, partition):
+        self.key = key
         self.partition = partition
         self.records = []
         self.head = 0
+        self.pending = 0
+        self.pending_offset = None
 
     cdef inline Py_ssize_t size(self) noexcept:
         return len(self.records) - self.head
+
+    cdef int collapse(self) except -1:
+        # Move the acknowledged records at the head into the pending committable offset and let them go:
+        # only the offset of the last one is kept. No Python call before each record's slot is cleared.
+        cdef list records = self.records
+        cdef SubmittedRecord rec
+        while self.head < len(records):
+            rec = <SubmittedRecord>records[self.head]
+            if rec._state != ACKED:
+                break
+            self.pending_offset = rec.source_offset
+            self.pending += 1
+            self.head += 1
+            records[self.head - 1] = None
+        if self.head >= 64:
+            self.compact()
+        return 0
 
     cdef int compact(self) except -1:
         # Drop the consumed head once it is at least half the list: amortised O(1) per record.
@@ -121,8 +189,15 @@ cdef class SubmittedRecords:
     callback) or dropped (``drop``). :meth:`committable_offsets` returns, per source partition, the offset
     of the last record of the contiguous acknowledged prefix, and forgets those records.
 
+    Acknowledged records at the head of a partition are folded into that partition's pending committable
+    offset as their acknowledgements arrive, so memory holds the records in flight, not every record
+    acknowledged since the last offset flush.
+
     Invariants: per source partition, tracked records are in submission order; ``in_flight`` counts the
     records neither acknowledged nor dropped.
+
+    ``on_failure``: called as ``on_failure(record, err, msg)`` when a record used as a delivery callback
+    reports a failure (``None``: the failure is ignored and the record stays unacknowledged).
 
     Thread safety: ``submit``, ``submit_all``, ``drop`` and ``committable_offsets`` must be called from one
     thread (the task thread). ``SubmittedRecord.ack`` may be called from any thread.
@@ -133,23 +208,27 @@ cdef class SubmittedRecords:
         self._queues = {}
         self._in_flight = 0
         self._waiter = None
+        self.on_failure = None
 
     @property
     def in_flight(self):
         """Records submitted and neither acknowledged nor dropped."""
         return self._in_flight
 
-    cdef SubmittedRecord _submit(self, object partition, object offset):
+    cdef _PartitionQueue _queue_for(self, object partition):
         cdef object key = _partition_key(partition)
-        cdef SubmittedRecord submitted = SubmittedRecord.__new__(SubmittedRecord)
-        submitted._owner = self
-        submitted._key = key
-        submitted.source_partition = partition
-        submitted.source_offset = offset
         cdef _PartitionQueue queue = self._queues.get(key)
         if queue is None:
-            queue = _PartitionQueue(partition)
+            queue = _PartitionQueue(key, partition)
             self._queues[key] = queue
+        return queue
+
+    cdef SubmittedRecord _submit(self, _PartitionQueue queue, object partition, object offset):
+        cdef SubmittedRecord submitted = SubmittedRecord.__new__(SubmittedRecord)
+        submitted._owner = self
+        submitted._queue = queue
+        submitted.source_partition = partition
+        submitted.source_offset = offset
         queue.records.append(submitted)
         self._in_flight += 1
         return submitted
@@ -162,42 +241,41 @@ cdef class SubmittedRecords:
 
     def submit(self, source_partition, source_offset):
         """Track a record about to be produced; returns the handle to ``ack`` or ``drop`` it."""
-        return self._submit(source_partition, source_offset)
+        return self._submit(self._queue_for(source_partition), source_partition, source_offset)
 
     def submit_all(self, records):
         """``submit`` each source record of a batch, in order."""
         cdef list result = []
         cdef SourceRecord rec
+        cdef _PartitionQueue queue = None
+        cdef object previous = None
         for r in records:
             rec = <SourceRecord?>r
-            result.append(self._submit(rec.source_partition, rec.source_offset))
+            partition = rec.source_partition
+            # A batch usually repeats one partition map (or equal ones): its key is built once.
+            if queue is None or not _same_partition(partition, previous):
+                queue = self._queue_for(partition)
+                previous = partition
+            result.append(self._submit(queue, partition, rec.source_offset))
         return result
 
     def committable_offsets(self):
         """Forget the acknowledged records at the head of each partition and return their last offsets."""
         cdef dict entries = {}
-        cdef Py_ssize_t committable = 0, uncommittable = 0, largest = 0, initial, remaining, n
+        cdef Py_ssize_t committable = 0, uncommittable = 0, largest = 0, remaining
         cdef object largest_partition = None
         cdef list empty = []
         cdef _PartitionQueue queue
-        cdef SubmittedRecord rec, last
         for key, q in self._queues.items():
             queue = <_PartitionQueue>q
-            initial = queue.size()
-            last = None
-            n = len(queue.records)
-            while queue.head < n:
-                rec = <SubmittedRecord>queue.records[queue.head]
-                if rec._state != ACKED:
-                    break
-                last = rec
-                queue.records[queue.head] = None
-                queue.head += 1
-            if last is not None:
-                entries[key] = (queue.partition, last.source_offset)
+            queue.collapse()
+            if queue.pending:
+                entries[key] = (queue.partition, queue.pending_offset)
+                committable += queue.pending
+                queue.pending = 0
+                queue.pending_offset = None
                 queue.compact()
             remaining = queue.size()
-            committable += initial - remaining
             uncommittable += remaining
             if remaining > largest:
                 largest = remaining

@@ -318,10 +318,13 @@ def source(impl: ModuleType, value_schema: Any, value: Any, **kw: Any) -> Any:
         (converter(JsonConverter), Schema.FLOAT64_SCHEMA, 1e20),
         (converter(JsonConverter, **{"schemas.enable": "false"}), PERSON, Struct(PERSON).put("name", "Bo")),
         (converter(JsonConverter, **{"schemas.enable": "false"}), None, {"k": 1e-7, "l": [1, 2]}),
+        (converter(JsonConverter, **{"schemas.enable": "false"}), None, {"s": "\\u00ab \\\x1f \\ \x7f \x00"}),
+        (converter(JsonConverter, **{"schemas.enable": "false"}), None, {"s": "ends with \\"}),
         (converter(JsonConverter), None, None),
     ],
     ids=["bytes", "bytearray", "string", "string-of-int", "json-struct", "json-schemaless-envelope",
-         "json-big-double", "json-plain-struct", "json-plain", "json-null"],
+         "json-big-double", "json-plain-struct", "json-plain", "json-control-chars", "json-backslash",
+         "json-null"],
 )
 def test_encode_matches_the_converters(impl: ModuleType, conv: Any, schema: Any, value: Any) -> None:
     records = [source(impl, schema, value, timestamp=17, partition=2), source(impl, schema, value)]
@@ -393,12 +396,14 @@ class FakeProducer:
         self.polls = 0
         self.fail_on = fail_on
 
-    def produce(self, topic: str, value: Any = None, key: Any = None, partition: int = -1, **kw: Any) -> None:
+    def produce(self, topic: str, value: Any = None, key: Any = None, partition: int = -1,
+                callback: Any = None, on_delivery: Any = None, timestamp: int = 0, headers: Any = None) -> None:
+        """confluent-kafka's signature (``callback`` and ``on_delivery`` are aliases)."""
         if self.fail_on is not None and value == self.fail_on:
             raise ValueError("message too large")
         if len(self.queued) >= self.capacity:
             raise BufferError("Local: Queue full")
-        self.queued.append((topic, value, key, partition, kw["timestamp"], kw["headers"], kw["on_delivery"]))
+        self.queued.append((topic, value, key, partition, timestamp, headers, callback or on_delivery))
 
     def poll(self, timeout: float = -1) -> int:
         self.polls += 1
@@ -436,6 +441,40 @@ def test_produce_batch_with_one_callback_and_start(impl: ModuleType) -> None:
     producer.poll()
     assert seen == [2, 3, 4]
     assert impl.produce_batch(producer, encoded_batch(2), None) == 2
+
+
+class KeywordProducer(FakeProducer):
+    """A producer that takes the delivery callback only as ``on_delivery=``."""
+
+    def produce(self, topic: str, value: Any, key: Any, partition: int, *,  # type: ignore[override]
+                on_delivery: Any, timestamp: int, headers: Any) -> None:
+        super().produce(topic, value, key, partition, on_delivery=on_delivery, timestamp=timestamp,
+                        headers=headers)
+
+
+def test_produce_batch_falls_back_to_keywords(impl: ModuleType) -> None:
+    producer = KeywordProducer(capacity=100)
+    acked: list[int] = []
+    assert impl.produce_batch(producer, encoded_batch(4), lambda err, msg: acked.append(msg[1])) == 4
+    producer.poll()
+    assert acked == [0, 1, 2, 3]
+    assert [item[4:6] for item in producer.delivered] == [(0, [("h", b"v")]), (10, None), (20, [("h", b"v")]),
+                                                          (30, None)]
+
+
+def test_produce_batch_reports_a_type_error_once_per_record(impl: ModuleType) -> None:
+    class Rejecting(FakeProducer):
+        def produce(self, topic: str, value: Any = None, *args: Any, **kw: Any) -> None:
+            if value == 2:
+                raise TypeError("value must be bytes")
+            super().produce(topic, value, *args, **kw)
+
+    producer = Rejecting(capacity=100)
+    with pytest.raises(ConnectError) as info:
+        impl.produce_batch(producer, encoded_batch(4), None)
+    assert (info.value.index, info.value.produced) == (2, 2)
+    assert isinstance(info.value.__cause__, TypeError)
+    assert [item[1] for item in producer.queued] == [0, 1], "no record is produced twice"
 
 
 def test_produce_batch_other_errors_say_where(impl: ModuleType) -> None:

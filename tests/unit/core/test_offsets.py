@@ -127,8 +127,9 @@ def test_ack_is_idempotent(impl: ModuleType) -> None:
     sub.ack()
     assert sub.acked
     assert records.in_flight == 1
-    assert sub.drop() is True
-    assert records.in_flight == 1, "dropping an acknowledged record does not count it twice"
+    assert sub.drop() is False, "an acknowledged record is no longer tracked"
+    assert sub.acked and records.in_flight == 1, "dropping an acknowledged record changes nothing"
+    assert offsets_of(records.committable_offsets()) == [(P1, {"pos": 0})]
 
 
 def test_submitted_record_exposes_partition_and_offset(impl: ModuleType) -> None:
@@ -145,6 +146,58 @@ def test_submit_all_takes_source_records(impl: ModuleType) -> None:
     for s in subs:
         s.ack()
     assert offsets_of(records.committable_offsets()) == [(P1, {"pos": 2})]
+
+
+def test_submit_all_tells_apart_partitions_that_compare_equal(impl: ModuleType) -> None:
+    # {"n": 1}, {"n": True} and {"n": 1.0} are equal dicts but distinct source partitions for Java.
+    records = impl.SubmittedRecords()
+    parts = [{"n": 1}, {"n": 1}, {"n": True}, {"n": 1.0}, {"n": 1}, {"m": "x", "n": 2}, {"n": 2, "m": "x"}]
+    batch = [impl.SourceRecord(p, {"pos": i}, "t", value=i) for i, p in enumerate(parts)]
+    for sub in records.submit_all(batch):
+        sub.ack()
+    got = records.committable_offsets()
+    assert got.num_committable_messages == len(parts)
+    assert sorted(o["pos"] for o in got.offsets.values()) == [2, 3, 4, 6]
+
+
+class Offset(dict):  # type: ignore[type-arg]
+    """A source offset that can be watched with a weak reference."""
+
+
+def test_acknowledged_prefix_is_released_before_the_commit(impl: ModuleType) -> None:
+    import gc
+    import weakref
+
+    records = impl.SubmittedRecords()
+    offsets = [Offset(pos=i) for i in range(200)]
+    watched = [weakref.ref(o) for o in offsets]
+    subs = [records.submit(P1, o) for o in offsets]
+    del offsets
+    for sub in subs[:150]:
+        sub.ack()
+    del subs[:150]
+    gc.collect()
+    alive = [i for i, ref in enumerate(watched) if ref() is not None]
+    assert alive == [149, *range(150, 200)], "only the pending offset and the records in flight are kept"
+    result = records.committable_offsets()
+    assert offsets_of(result) == [(P1, {"pos": 149})]
+    assert (result.num_committable_messages, result.num_uncommittable_messages) == (150, 50)
+
+
+def test_submitted_record_is_a_delivery_callback(impl: ModuleType) -> None:
+    records = impl.SubmittedRecords()
+    failures: list[tuple[Any, Any, Any]] = []
+    records.on_failure = lambda rec, err, msg: failures.append((rec, err, msg))
+    ok, failed, ignored = (records.submit(P1, {"pos": i}) for i in range(3))
+    ok(None, "msg")
+    failed("boom", "msg")
+    assert ok.acked and not failed.acked
+    assert failures == [(failed, "boom", "msg")]
+    records.on_failure = None
+    ignored("boom", None)
+    assert not ignored.acked and records.in_flight == 2
+    committed = offsets_of(records.committable_offsets())
+    assert committed == [(P1, {"pos": 0})], "a failed record is never committed"
 
 
 def test_submit_all_rejects_other_objects(impl: ModuleType) -> None:
@@ -297,7 +350,8 @@ def test_committable_offsets_are_the_acknowledged_prefix(scenario: Any) -> None:
                     state[i] = "acked"
             else:
                 subs[i].drop()
-                state[i] = "dropped"
+                if state[i] != "acked":  # an acknowledgement is final
+                    state[i] = "dropped"
             assert records.in_flight == state.count("submitted")
 
 

@@ -47,8 +47,8 @@ for _name, _type, _default, _doc, _validator, _importance in (
     ("publication.name", Type.STRING, "dbz_publication", "Publication streamed by pgoutput", None,
      Importance.MEDIUM),
     ("publication.autocreate.mode", Type.STRING, "all_tables",
-     "all_tables: create FOR ALL TABLES; filtered: create (and keep in step) for the captured tables; "
-     "disabled: the publication must exist", CaseInsensitiveValidString.in_(*AUTOCREATE_MODES), Importance.LOW),
+     ("all_tables: create FOR ALL TABLES; filtered: create (and keep in step) for the captured tables; "
+      "disabled: the publication must exist"), CaseInsensitiveValidString.in_(*AUTOCREATE_MODES), Importance.LOW),
     ("schema.include.list", Type.STRING, None, "Regexes of schemas to capture", None, Importance.MEDIUM),
     ("schema.exclude.list", Type.STRING, None, "Regexes of schemas not to capture", None, Importance.MEDIUM),
     ("table.include.list", Type.STRING, None, "Regexes of schema.table to capture", None, Importance.MEDIUM),

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from kcfast import core
 from kcfast.connectors.postgres.catalog import TableInfo, TypeRegistry
-from kcfast.connectors.postgres.pgoutput import UNCHANGED_TOAST
-from kcfast.connectors.postgres.types import MappingOptions, map_column
+from kcfast.connectors.postgres.types import ColumnMapping, MappingOptions, map_column
 from kcfast.data import Schema, SchemaBuilder, Struct, Type
-from kcfast.errors import DataError
 
 __all__ = [
     "DEBEZIUM_VERSION",
@@ -109,6 +108,15 @@ def heartbeat_schemas() -> tuple[Schema, Schema]:
     return key, value
 
 
+def _unavailable(schema: Schema) -> Any:
+    """What an unchanged TOASTed value (not sent by the server) becomes: Debezium's placeholder."""
+    if schema.type is Type.STRING:
+        return UNAVAILABLE_VALUE
+    if schema.type is Type.BYTES:
+        return UNAVAILABLE_VALUE.encode()
+    return None
+
+
 def _fallback(schema: Schema) -> Any:
     """The value a required column takes when its value is absent (an old row holding only the key)."""
     name = schema.name
@@ -141,19 +149,20 @@ def _fallback(schema: Schema) -> Any:
 
 
 class TableEvents:
-    """Schemas and row converters of one captured table; builds its key and row structs.
+    """Schemas and the record core's plan (:class:`kcfast.core.PgTable`) of one captured table.
 
-    Rows arrive as lists of text values in table column order (snapshot queries and pgoutput tuples list the
-    same columns). Not thread-safe; used by the task's thread only.
+    Rows arrive as text values in table column order (snapshot queries and pgoutput tuples list the same
+    columns); the plan converts them with each column's converter from :mod:`.types` and builds the events.
+    Immutable once built.
     """
 
     def __init__(self, table: TableInfo, prefix: str, registry: TypeRegistry, options: MappingOptions,
-                 column_filter: Callable[[str, str, str], bool]) -> None:
+                 column_filter: Callable[[str, str, str], bool], db: str = "") -> None:
         self.table = table
         self.topic = f"{prefix}.{table.schema}.{table.name}"
         value_builder = SchemaBuilder.struct().name(f"{self.topic}.Value")
         key_builder = SchemaBuilder.struct().name(f"{self.topic}.Key")
-        mappings = {}
+        mappings: dict[str, ColumnMapping] = {}
         for column in table.columns:
             info = registry.get(column.type_oid)
             if info is None:
@@ -161,23 +170,28 @@ class TableEvents:
             mapping = map_column(info, column.type_modifier, column.nullable, options, registry.get)
             if mapping is not None:
                 mappings[column.name] = mapping
+        positions = {c.name: i for i, c in enumerate(table.columns)}
         self.key_columns = [name for name in table.primary_key if name in mappings]
+        key_specs = []
         for name in self.key_columns:
-            column = next(c for c in table.columns if c.name == name)
+            column = table.columns[positions[name]]
             info = registry.get(column.type_oid)
             assert info is not None
             key_mapping = map_column(info, column.type_modifier, False, options, registry.get)
             assert key_mapping is not None
             key_builder.field(name, key_mapping.schema)
+            key_specs.append((name, positions[name], key_mapping.kind, key_mapping.arg, key_mapping.convert, None,
+                              None))
         self.key_schema: Schema | None = key_builder.build() if self.key_columns else None
-        positions = {c.name: i for i, c in enumerate(table.columns)}
-        plan = []
+        value_specs = []
         for column in table.columns:
             mapping = mappings.get(column.name)
             if mapping is None or not column_filter(table.schema, table.name, column.name):
                 continue
             value_builder.field(column.name, mapping.schema)
-            plan.append((positions[column.name], mapping.convert, mapping.schema))
+            value_specs.append((column.name, positions[column.name], mapping.kind, mapping.arg, mapping.convert,
+                                None if mapping.schema.optional else _fallback(mapping.schema),
+                                _unavailable(mapping.schema)))
         self.value_schema = value_builder.optional().build()
         self.envelope_schema = (
             SchemaBuilder.struct().name(f"{self.topic}.Envelope").version(2)
@@ -187,80 +201,25 @@ class TableEvents:
             .field("ts_us", Schema.OPTIONAL_INT64_SCHEMA).field("ts_ns", Schema.OPTIONAL_INT64_SCHEMA)
             .build()
         )
-        self._plan = plan
-        self._indexes = [p[0] for p in plan]
-        self._converters = [p[1] for p in plan]
-        self._fallbacks = [None if s.optional else _fallback(s) for _, _, s in plan]
-        field_index = {name: i for i, name in enumerate(c.name for c in table.columns)}
-        self._key_indexes = [field_index[n] for n in self.key_columns]
-        key_positions = {n: i for i, (pos, _, _) in enumerate(plan)
-                         for n in [table.columns[pos].name]}
-        self._key_from_row = [key_positions.get(n) for n in self.key_columns]
-        self._key_converters = [mappings[n].convert for n in self.key_columns]
-        self._all_columns = len(plan) == len(table.columns)
-        self._column_names = [c.name for c in table.columns]
+        #: The arguments of the plan: ``kcfast.core.PgTable(*plan_args)`` (tests build it on both cores).
+        self.plan_args = (self.topic, table.schema, table.name, self.key_schema, self.value_schema,
+                          self.envelope_schema, SOURCE_SCHEMA, (DEBEZIUM_VERSION, "postgresql", prefix, db),
+                          value_specs, key_specs)
+        self.plan = core.PgTable(*self.plan_args)
 
-    def row(self, texts: list[Any], maybe_toast: bool = False) -> Struct:
-        """The row struct of ``texts`` (text values in table column order; None is NULL).
+    def row(self, texts: Sequence[Any], maybe_toast: bool = False) -> Struct:
+        """The row struct of ``texts`` (text values in table column order; None is NULL,
+        ``pgoutput.UNCHANGED_TOAST`` an unchanged TOASTed value). ``maybe_toast`` is accepted for callers of older
+        releases; every row may hold unchanged values.
 
-        ``maybe_toast``: the values may hold :data:`UNCHANGED_TOAST` (new rows of updates).
+        Raises:
+            DataError: a value cannot be converted; the message names the column.
         """
-        if maybe_toast and UNCHANGED_TOAST in texts:
-            return self._row_slow(texts)
-        converters = self._converters
-        try:
-            if self._all_columns:
-                values = [None if t is None else conv(t) for conv, t in zip(converters, texts)]
-            else:
-                values = [None if (t := texts[i]) is None else conv(t)
-                          for i, conv in zip(self._indexes, converters)]
-        except Exception as exc:
-            raise self._conversion_error(texts, exc) from exc
-        if None in values:
-            fallbacks = self._fallbacks
-            values = [fallbacks[i] if v is None else v for i, v in enumerate(values)]
-        return Struct._from_values(self.value_schema, values)
+        return self.plan.row(texts)  # type: ignore[no-any-return]
 
-    def _row_slow(self, texts: list[Any]) -> Struct:
-        values = []
-        for (index, conv, schema), fallback in zip(self._plan, self._fallbacks):
-            text = texts[index]
-            if text is UNCHANGED_TOAST:
-                kind = schema.type
-                value: Any = (UNAVAILABLE_VALUE if kind is Type.STRING
-                              else UNAVAILABLE_VALUE.encode() if kind is Type.BYTES else None)
-            elif text is None:
-                value = None
-            else:
-                try:
-                    value = conv(text)
-                except Exception as exc:
-                    raise self._conversion_error(texts, exc) from exc
-            values.append(fallback if value is None else value)
-        return Struct._from_values(self.value_schema, values)
-
-    def _conversion_error(self, texts: list[Any], exc: Exception) -> DataError:
-        for index, conv, _ in self._plan:
-            text = texts[index]
-            if text is None or text is UNCHANGED_TOAST:
-                continue
-            try:
-                conv(text)
-            except Exception:  # noqa: BLE001 - locating the failing column
-                column = self._column_names[index]
-                return DataError(f"Cannot convert value {text!r} of column {self.table.schema}.{self.table.name}."
-                                 f"{column}: {exc}")
-        return DataError(f"Cannot convert a row of {self.table.schema}.{self.table.name}: {exc}")
-
-    def key(self, texts: list[Any], row: Struct | None = None) -> Struct | None:
-        """The key struct of a row given as texts (or taken from its already converted ``row``)."""
-        if self.key_schema is None:
-            return None
-        if row is not None and None not in self._key_from_row:
-            values = row._values
-            return Struct._from_values(self.key_schema, [values[i] for i in self._key_from_row])  # type: ignore[index]
-        return Struct._from_values(self.key_schema, [
-            conv(texts[i]) for i, conv in zip(self._key_indexes, self._key_converters)])
+    def key(self, texts: Sequence[Any], row: Struct | None = None) -> Struct | None:
+        """The key struct of a row given as texts (None for a table without a primary key)."""
+        return self.plan.key(texts)  # type: ignore[no-any-return]
 
     def envelope(self, before: Struct | None, after: Struct | None, source: Struct, op: str,
                  ts_us: int) -> Struct:

@@ -194,6 +194,21 @@ class ReplicationStream:
         except Exception as exc:
             raise ConnectError(f"Logical replication stream failed: {str(exc).strip()}") from exc
 
+    def read_events(self, decoder: Any, max_records: int, max_messages: int, now_us: int) -> list[Any]:
+        """The events of the waiting messages, decoded by the record core in one call
+        (``kcfast.core.PgoutputDecoder.read``); never blocks.
+
+        Raises:
+            ConnectError: the connection failed.
+            DataError: a message cannot be decoded or a value converted.
+        """
+        import psycopg2
+
+        try:
+            return decoder.read(self.cursor.read_message, max_records, max_messages, now_us)  # type: ignore[no-any-return]
+        except psycopg2.Error as exc:
+            raise ConnectError(f"Logical replication stream failed: {str(exc).strip()}") from exc
+
     def wait(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for data on the connection."""
         if timeout > 0:
@@ -217,5 +232,5 @@ class ReplicationStream:
         if conn is not None:
             try:
                 conn.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection
+            except Exception:  # noqa: BLE001, S110 - closing a broken connection
                 pass

@@ -21,7 +21,7 @@ _CURRENT_TXID = "SELECT CASE pg_is_in_recovery() WHEN true THEN 0 ELSE txid_curr
 
 
 class SnapshotReader:
-    """Reads the rows of ``tables`` in one transaction; :meth:`rows` yields them table by table.
+    """Reads the rows of ``tables`` in one transaction; :meth:`batches` yields them table by table.
 
     Values are the server's text output (psycopg2's type casting is replaced by identity for every column
     type), the same text ``pgoutput`` streams, so both go through the same converters.
@@ -48,8 +48,9 @@ class SnapshotReader:
         self.current_lsn_text: str = lsn
         self.started_us = time.time_ns() // 1000
 
-    def rows(self) -> Iterator[tuple[int, list[Any]]]:
-        """``(table index, text values in column order)`` for every row of every table."""
+    def batches(self) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+        """``(table index, rows)`` for every table, ``snapshot.fetch.size`` rows at a time (never empty);
+        each row holds the text values in column order."""
         for index, table in enumerate(self.tables):
             if not table.columns:
                 continue
@@ -61,8 +62,7 @@ class SnapshotReader:
                     batch = cur.fetchmany(self.fetch_size)
                     if not batch:
                         break
-                    for row in batch:
-                        yield index, list(row)
+                    yield index, batch
 
     def close(self) -> None:
         """End the transaction and close the connection."""

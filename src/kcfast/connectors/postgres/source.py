@@ -8,6 +8,10 @@ snapshot ``snapshot``, ``last_snapshot_record``, ``snapshot_completed``), so a r
 flushed offsets say. After each offset flush the task reads the flushed offset back and confirms its
 ``lsn_commit`` to the slot: the server keeps the WAL of everything not yet committed to the offset store,
 and nothing more.
+
+The task keeps the control flow (slot, publication, snapshot, offsets, heartbeats). Per event work runs in the
+record core, one call per batch: ``kcfast.core.PgoutputDecoder`` decodes the replication messages and builds
+the events of the stream, ``kcfast.core.PgTable.snapshot_records`` those of the snapshot rows.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from kcfast import core
 from kcfast._version import __version__
 from kcfast.api import ConfigDef, SourceConnector, SourceRecord, SourceTask, Task
 from kcfast.connectors.postgres.catalog import ColumnInfo, TableInfo, TypeRegistry, load_tables
 from kcfast.connectors.postgres.config import POSTGRES_CONFIG_DEF, PostgresSourceConfig
-from kcfast.connectors.postgres.events import TableEvents, heartbeat_schemas, snapshot_marker, source_struct
+from kcfast.connectors.postgres.events import TableEvents, heartbeat_schemas, snapshot_marker
 from kcfast.connectors.postgres.pgoutput import RelationMessage, decode, format_lsn, parse_lsn
 from kcfast.connectors.postgres.replication import (
     ReplicationStream,
@@ -32,13 +37,15 @@ from kcfast.connectors.postgres.replication import (
 )
 from kcfast.connectors.postgres.snapshot import SnapshotReader
 from kcfast.data import Struct
-from kcfast.errors import ConnectError
+from kcfast.errors import ConnectError, KcfastError
 
 __all__ = ["PostgresConnector", "PostgresConnectorTask"]
 
 log = logging.getLogger(__name__)
 
-_MESSAGE_TYPES = {"c": "INSERT", "u": "UPDATE", "d": "DELETE", "t": "TRUNCATE"}
+#: Replication messages read per core call at most, as a multiple of ``max.batch.size``: a stream busy with
+#: tables that are not captured still returns to the task loop (stop requests, offset commits) regularly.
+_MESSAGES_PER_RECORD = 4
 
 
 class PostgresConnector(SourceConnector):
@@ -90,7 +97,7 @@ class PostgresConnectorTask(SourceTask):
         self._control: Any = None
         self._stream: ReplicationStream | None = None
         self._snapshot: SnapshotReader | None = None
-        self._snapshot_rows: Iterator[tuple[int, list[Any]]] | None = None
+        self._snapshot_batches: Iterator[tuple[int, list[Any]]] | None = None
         self._snapshot_pending: tuple[int, list[Any]] | None = None
         self._snapshot_tables: list[TableEvents] = []
         self._snapshot_first_done = False
@@ -101,13 +108,7 @@ class PostgresConnectorTask(SourceTask):
         self._registry = TypeRegistry()
         self._by_relid: dict[int, TableEvents | None] = {}
         self._tables_by_oid: dict[int, TableInfo] = {}
-        self._xid: int | None = None
-        self._commit_us = 0
-        self._last_commit: int | None = None
-        self._lsn_seen: int | None = None
-        self._lsn_count = 0
-        self._skip: tuple[int, int, int] | None = None  # (txId, lsn_proc, events at lsn_proc) to skip
-        self._last_offset: dict[str, Any] | None = None
+        self._decoder: Any = None  # core.PgoutputDecoder: the stream's position and event building
         self._next_heartbeat = 0.0
         self._heartbeat_key: Any = None
         self._heartbeat_schemas = heartbeat_schemas()
@@ -129,6 +130,9 @@ class PostgresConnectorTask(SourceTask):
         self._stopping.clear()
         key_schema, _ = self._heartbeat_schemas
         self._heartbeat_key = Struct._from_values(key_schema, [config.topic_prefix])
+        self._by_relid = {}
+        self._decoder = core.PgoutputDecoder(self.partition, self._relation, config.tombstones_on_delete,
+                                             config.skipped_operations)
         self._control = connect(config)
         try:
             self._prepare(config)
@@ -201,8 +205,9 @@ class PostgresConnectorTask(SourceTask):
             return 0
         commit = offset.get("lsn_commit") or offset.get("lsn_proc")
         if offset.get("messageType") and offset.get("txId") is not None and offset.get("lsn_proc") is not None:
-            self._skip = (int(offset["txId"]), int(offset["lsn_proc"]), int(offset.get("lsn_events_processed", 0)))
-            self._last_commit = int(offset["lsn_commit"]) if offset.get("lsn_commit") else None
+            self._decoder.skip = (int(offset["txId"]), int(offset["lsn_proc"]),
+                                  int(offset.get("lsn_events_processed", 0)))
+            self._decoder.last_commit_lsn = int(offset["lsn_commit"]) if offset.get("lsn_commit") else None
         if commit:
             return int(commit)
         lsn = offset.get("lsn")
@@ -216,41 +221,39 @@ class PostgresConnectorTask(SourceTask):
         self._snapshot = SnapshotReader(conn, tables, config.snapshot_fetch_size, snapshot_name)
         self._snapshot_lsn = point if point is not None else parse_lsn(self._snapshot.current_lsn_text)
         self._snapshot_tables = [self._events_for(t) for t in tables]
-        self._snapshot_rows = self._snapshot.rows()
-        self._snapshot_pending = next(self._snapshot_rows, None)
+        self._snapshot_batches = self._snapshot.batches()
+        self._snapshot_pending = next(self._snapshot_batches, None)
         self._snapshot_first_done = False
         log.info("Snapshot of %d table(s) at %s (transaction %d)", len(tables), format_lsn(self._snapshot_lsn),
                  self._snapshot.txid)
 
     def _poll_snapshot(self) -> list[Any]:
-        assert self._snapshot is not None and self._snapshot_rows is not None and self.config is not None
-        config = self.config
-        rows, tables = self._snapshot_rows, self._snapshot_tables
-        reader = self._snapshot
-        partition, prefix, db = self.partition, config.topic_prefix, config.dbname
-        lsn, txid = self._snapshot_lsn, reader.txid
+        assert self._snapshot is not None and self._snapshot_batches is not None and self.config is not None
+        batches, tables = self._snapshot_batches, self._snapshot_tables
+        lsn, txid = self._snapshot_lsn, self._snapshot.txid
         now_us = time.time_ns() // 1000
         records: list[Any] = []
+        room = self.config.max_batch_size
         pending = self._snapshot_pending
-        while pending is not None and len(records) < config.max_batch_size:
-            index, texts = pending
-            following = next(rows, None)
-            pending = following
-            events = tables[index]
+        while pending is not None and room > 0:
+            index, rows = pending
+            if len(rows) > room:
+                rows, rest = rows[:room], rows[room:]
+                pending = (index, rest)
+            else:
+                pending = next(batches, None)
+            # Debezium's snapshot markers: first / last row of the snapshot and of each table.
+            first, single = not self._snapshot_first_done, len(rows) == 1
             first_in_table = self._first_in_table(index)
-            last_in_table = following is None or following[0] != index
-            last = following is None
-            marker = snapshot_marker(not self._snapshot_first_done, last, first_in_table, last_in_table)
+            last = pending is None
+            last_in_table = last or pending[0] != index  # type: ignore[index]
+            first_marker = snapshot_marker(first, last and single, first_in_table, last_in_table and single)
+            last_marker = snapshot_marker(first and single, last, first_in_table and single, last_in_table)
             self._snapshot_first_done = True
             self._last_table_index = index
-            row = events.row(texts)
-            source = source_struct(prefix, db, events.table.schema, events.table.name, now_us, marker, txid, lsn,
-                                   None)
-            offset = {"last_snapshot_record": last, "lsn": lsn, "txId": txid, "ts_usec": now_us,
-                      "snapshot": "INITIAL", "snapshot_completed": False}
-            records.append(SourceRecord(partition, offset, events.topic, None, events.key_schema,
-                                        events.key(texts, row), events.envelope_schema,
-                                        events.envelope(None, row, source, "r", now_us), now_us // 1000))
+            records += tables[index].plan.snapshot_records(rows, self.partition, lsn, txid, now_us, first_marker,
+                                                           last_marker, last)
+            room -= len(rows)
         self._snapshot_pending = pending
         if pending is None:
             self._finish_snapshot()
@@ -260,12 +263,12 @@ class PostgresConnectorTask(SourceTask):
         return index != self._last_table_index
 
     def _finish_snapshot(self) -> None:
-        reader, self._snapshot, self._snapshot_rows = self._snapshot, None, None
+        reader, self._snapshot, self._snapshot_batches = self._snapshot, None, None
         if reader is not None:
             reader.close()
         log.info("Snapshot completed")
-        if self._last_offset is None:
-            self._last_offset = {"lsn": self._snapshot_lsn, "txId": None, "ts_usec": time.time_ns() // 1000}
+        if self._decoder.offset is None:
+            self._decoder.offset = {"lsn": self._snapshot_lsn, "txId": None, "ts_usec": time.time_ns() // 1000}
         if self._streaming_wanted and self._stream is not None:
             self._stream.start(self._start_lsn)
 
@@ -274,7 +277,24 @@ class PostgresConnectorTask(SourceTask):
     def _events_for(self, table: TableInfo) -> TableEvents:
         assert self.config is not None
         return TableEvents(table, self.config.topic_prefix, self._registry, self.config.mapping,
-                           self.config.filter.captures_column)
+                           self.config.filter.captures_column, self.config.dbname)
+
+    def _relation(self, payload: bytes) -> Any:
+        """The core's ``on_relation``: the plan of the table a relation message describes (None if not captured).
+
+        Raises:
+            ConnectError: the table's definition cannot be read from the catalog.
+        """
+        _, rel = decode(payload)
+        try:
+            self._on_relation(rel)
+        except KcfastError:
+            raise
+        except Exception as exc:
+            raise ConnectError(f"Cannot read the definition of {rel.namespace}.{rel.name}: "
+                               f"{str(exc).strip()}") from exc
+        events = self._by_relid.get(rel.relation_id)
+        return None if events is None else events.plan
 
     def _on_relation(self, rel: RelationMessage) -> None:
         assert self.config is not None and self._control is not None
@@ -299,140 +319,30 @@ class PostgresConnectorTask(SourceTask):
         if current is None or current.table != known:
             self._by_relid[rel.relation_id] = self._events_for(known)
 
-    def _offset(self, lsn: int, op: str) -> dict[str, Any]:
-        if lsn == self._lsn_seen:
-            self._lsn_count += 1
-        else:
-            self._lsn_seen, self._lsn_count = lsn, 1
-        offset = {"lsn_proc": lsn, "messageType": _MESSAGE_TYPES[op], "lsn_events_processed": self._lsn_count,
-                  "lsn_commit": self._last_commit, "lsn": lsn, "txId": self._xid, "ts_usec": self._commit_us}
-        if self._last_commit is None:
-            del offset["lsn_commit"]
-        return offset
-
-    def _skipped(self, lsn: int) -> bool:
-        """Whether a change was emitted before the restart (the transaction resumed in the middle)."""
-        skip = self._skip
-        if skip is None or self._xid != skip[0]:
-            return False
-        if lsn < skip[1]:
-            return True
-        return lsn == skip[1] and self._lsn_count <= skip[2]
-
     def _poll_stream(self) -> list[Any]:
+        """The events of the messages waiting on the stream (one core call per batch), waiting up to
+        ``poll.interval.ms`` for the first."""
         assert self._stream is not None and self.config is not None
-        config, stream = self.config, self._stream
-        records: list[Any] = []
-        deadline = time.monotonic() + config.poll_interval_s
-        prefix, db, partition = config.topic_prefix, config.dbname, self.partition
-        skipped_ops, tombstones = config.skipped_operations, config.tombstones_on_delete
-        by_relid = self._by_relid
-        now_us = time.time_ns() // 1000
-        read = stream.read
-        while len(records) < config.max_batch_size and not self._stopping.is_set():
-            msg = read()
-            if msg is None:
-                if records:
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                stream.wait(min(remaining, 0.2))
-                continue
-            data = decode(msg.payload)
-            kind = data[0]
-            lsn = msg.data_start
-            if kind == "B":
-                self._xid, self._commit_us = data[3], data[2]
-                self._lsn_seen, self._lsn_count = None, 0
-                continue
-            if kind == "C":
-                self._last_commit = lsn
-                self._last_offset = {"lsn_proc": lsn, "messageType": "COMMIT", "lsn_commit": lsn, "lsn": lsn,
-                                     "txId": self._xid, "ts_usec": self._commit_us}
-                if self._skip is not None and self._xid == self._skip[0]:
-                    self._skip = None
-                continue
-            if kind == "R":
-                self._on_relation(data[1])
-                continue
-            if kind in ("Y", "O", "M"):
-                continue
-            if kind == "T":
-                self._truncate(data, lsn, records, now_us, skipped_ops)
-                continue
-            events = by_relid.get(data[1])
-            if events is None:
-                continue
-            op = "c" if kind == "I" else "u" if kind == "U" else "d"
-            offset = self._offset(lsn, op)
-            if self._skip is not None and self._skipped(lsn):
-                continue
-            if op in skipped_ops:
-                continue
-            source = source_struct(prefix, db, events.table.schema, events.table.name, self._commit_us, None,
-                                   self._xid, lsn, self._last_commit)
-            topic, key_schema, value_schema = events.topic, events.key_schema, events.envelope_schema
-            if op == "c":
-                after = events.row(data[2])
-                records.append(SourceRecord(partition, offset, topic, None, key_schema, events.key(data[2], after),
-                                            value_schema, events.envelope(None, after, source, "c", now_us),
-                                            self._commit_us // 1000))
-            elif op == "u":
-                old = data[2]
-                after = events.row(data[4], maybe_toast=True)
-                key = events.key(data[4], after)
-                before = events.row(old) if old is not None and data[3] == "O" else None
-                old_key = events.key(old) if old is not None and key_schema is not None else None
-                if old_key is not None and old_key != key:
-                    # The primary key changed: a delete of the old key, its tombstone, then a create.
-                    old_row = events.row(old)
-                    records.append(SourceRecord(partition, offset, topic, None, key_schema, old_key, value_schema,
-                                                events.envelope(old_row, None, source, "d", now_us),
-                                                self._commit_us // 1000))
-                    if tombstones:
-                        records.append(SourceRecord(partition, offset, topic, None, key_schema, old_key, None,
-                                                    None, self._commit_us // 1000))
-                    records.append(SourceRecord(partition, offset, topic, None, key_schema, key, value_schema,
-                                                events.envelope(None, after, source, "c", now_us),
-                                                self._commit_us // 1000))
-                else:
-                    records.append(SourceRecord(partition, offset, topic, None, key_schema, key, value_schema,
-                                                events.envelope(before, after, source, "u", now_us),
-                                                self._commit_us // 1000))
-            else:
-                old = data[2]
-                before = events.row(old)
-                key = events.key(old, before)
-                records.append(SourceRecord(partition, offset, topic, None, key_schema, key, value_schema,
-                                            events.envelope(before, None, source, "d", now_us),
-                                            self._commit_us // 1000))
-                if tombstones:
-                    records.append(SourceRecord(partition, offset, topic, None, key_schema, key, None, None,
-                                                self._commit_us // 1000))
-        if records:
-            self._last_offset = records[-1].source_offset
-        return records
-
-    def _truncate(self, data: tuple[Any, ...], lsn: int, records: list[Any], now_us: int,
-                  skipped_ops: frozenset[str]) -> None:
-        assert self.config is not None
-        for relid in data[1]:
-            events = self._by_relid.get(relid)
-            if events is None:
-                continue
-            offset = self._offset(lsn, "t")
-            if "t" in skipped_ops or (self._skip is not None and self._skipped(lsn)):
-                continue
-            source = source_struct(self.config.topic_prefix, self.config.dbname, events.table.schema,
-                                   events.table.name, self._commit_us, None, self._xid, lsn, self._last_commit)
-            records.append(SourceRecord(self.partition, offset, events.topic, None, None, None,
-                                        events.envelope_schema, events.envelope(None, None, source, "t", now_us),
-                                        self._commit_us // 1000))
+        stream, decoder = self._stream, self._decoder
+        max_records = self.config.max_batch_size
+        deadline = time.monotonic() + self.config.poll_interval_s
+        while not self._stopping.is_set():
+            records = stream.read_events(decoder, max_records, max_records * _MESSAGES_PER_RECORD,
+                                         time.time_ns() // 1000)
+            if records:
+                return records
+            if not decoder.drained:
+                continue  # only messages of tables that are not captured so far
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            stream.wait(min(remaining, 0.2))
+        return []
 
     def _heartbeat(self) -> list[Any]:
         assert self.config is not None
-        if self.config.heartbeat_interval_s <= 0 or self._last_offset is None:
+        last_offset = self._decoder.offset
+        if self.config.heartbeat_interval_s <= 0 or last_offset is None:
             return []
         now = time.monotonic()
         if now < self._next_heartbeat:
@@ -440,7 +350,7 @@ class PostgresConnectorTask(SourceTask):
         self._next_heartbeat = now + self.config.heartbeat_interval_s
         key_schema, value_schema = self._heartbeat_schemas
         ts_ms = time.time_ns() // 1_000_000
-        return [SourceRecord(self.partition, dict(self._last_offset), self.config.heartbeat_topic, 0, key_schema,
+        return [SourceRecord(self.partition, dict(last_offset), self.config.heartbeat_topic, 0, key_schema,
                              self._heartbeat_key, value_schema, Struct._from_values(value_schema, [ts_ms]), ts_ms)]
 
     # -- the SourceTask hooks ---------------------------------------------------------------------------------
@@ -493,7 +403,7 @@ class PostgresConnectorTask(SourceTask):
         if self._snapshot is not None:
             try:
                 self._snapshot.close()
-            except Exception:  # noqa: BLE001 - closing on stop
+            except Exception:  # noqa: BLE001, S110 - closing on stop
                 pass
             self._snapshot = None
         if self._stream is not None:
@@ -510,5 +420,5 @@ class PostgresConnectorTask(SourceTask):
                     log.warning("Cannot drop replication slot '%s': %s", config.slot_name, exc)
             try:
                 control.close()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001, S110 - closing on stop
                 pass

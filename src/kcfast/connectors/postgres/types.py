@@ -6,6 +6,11 @@ Each column gets a :class:`ColumnMapping`: its Connect schema (Debezium's semant
 what a snapshot query reads with text results) to the Connect value. Converters are built once per column
 and table, so converting a row is one call per column.
 
+Each mapping also names its converter's *kind* (:data:`KINDS`): the record core converts the common kinds
+(integers, text, timestamps, decimals, ...) itself, straight from the bytes of a pgoutput message, and calls
+the Python converter for kind ``"python"`` and for any text whose form it does not handle; the Python
+converters here are the reference its results are tested against.
+
 The sessions that read data set ``TimeZone=UTC``, ``DateStyle=ISO`` and ``IntervalStyle=iso_8601`` so that
 the text forms parsed here are fixed.
 """
@@ -18,13 +23,14 @@ import decimal
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from kcfast.data import Date, Decimal, Schema, SchemaBuilder, Struct, Time, Timestamp
 from kcfast.data.logical import unscaled_to_bytes
 from kcfast.errors import DataError
 
 __all__ = [
+    "KINDS",
     "ColumnMapping",
     "MappingOptions",
     "TypeInfo",
@@ -32,6 +38,10 @@ __all__ = [
 ]
 
 Converter = Callable[[str], Any]
+
+#: The converter kinds the record core knows (see ``kcfast.core.PgTable``); ``"python"`` is any other.
+KINDS = ("python", "text", "bool", "int", "float", "decimal", "date", "time_us", "time_ms", "time_ns",
+         "timestamp_us", "timestamp_ms", "timestamp_ns", "zoned_timestamp", "bytea")
 
 _EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
 _DAYS_PER_MONTH_AVG = 365.25 / 12.0
@@ -78,11 +88,24 @@ class MappingOptions:
 
 @dataclass(frozen=True)
 class ColumnMapping:
-    """The Connect schema of a column (optional when the column is nullable) and its text -> value converter."""
+    """The Connect schema of a column (optional when the column is nullable) and its text -> value converter.
+
+    ``kind`` (one of :data:`KINDS`) and ``arg`` (the fraction digits of ``"zoned_timestamp"``) tell the record
+    core which compiled converter gives the same values as ``convert``.
+    """
 
     schema: Schema
     convert: Converter
     builder: Any = field(default=None, repr=False)
+    kind: str = "python"
+    arg: int = 0
+
+
+class _Mapped(NamedTuple):
+    builder: SchemaBuilder
+    convert: Converter
+    kind: str = "python"
+    arg: int = 0
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -210,14 +233,14 @@ def _bytea(text: str) -> bytes:
     raise DataError("bytea values must use bytea_output=hex")
 
 
-def _binary_converter(mode: str) -> tuple[SchemaBuilder, Converter]:
+def _binary_converter(mode: str) -> _Mapped:
     if mode == "base64":
-        return SchemaBuilder.string(), lambda t: base64.b64encode(_bytea(t)).decode("ascii")
+        return _Mapped(SchemaBuilder.string(), lambda t: base64.b64encode(_bytea(t)).decode("ascii"))
     if mode == "base64-url-safe":
-        return SchemaBuilder.string(), lambda t: base64.urlsafe_b64encode(_bytea(t)).decode("ascii")
+        return _Mapped(SchemaBuilder.string(), lambda t: base64.urlsafe_b64encode(_bytea(t)).decode("ascii"))
     if mode == "hex":
-        return SchemaBuilder.string(), lambda t: _bytea(t).hex()
-    return SchemaBuilder.bytes(), _bytea
+        return _Mapped(SchemaBuilder.string(), lambda t: _bytea(t).hex())
+    return _Mapped(SchemaBuilder.bytes(), _bytea, "bytea")
 
 
 def _numeric_precise(text: str) -> decimal.Decimal | None:
@@ -241,7 +264,7 @@ def _variable_scale(schema: Schema) -> Converter:
 
 
 def _money_text(text: str) -> str:
-    negative = text.startswith("-") or text.startswith("(")
+    negative = text.startswith(("-", "("))
     digits = "".join(c for c in text if c.isdigit() or c == ".")
     return ("-" if negative else "") + digits
 
@@ -296,49 +319,68 @@ def _precision(typmod: int) -> int:
     return typmod if 0 <= typmod <= 6 else 6
 
 
-def _temporal(oid: int, typmod: int, mode: str) -> tuple[SchemaBuilder, Converter] | None:
+def _micros_to_millis(text: str) -> int:
+    return _micros_of_time(text) // 1000
+
+
+def _micros_to_nanos(text: str) -> int:
+    return _micros_of_time(text) * 1000
+
+
+def _timestamp_millis(text: str) -> int:
+    return _timestamp_micros(text) // 1000
+
+
+def _timestamp_nanos(text: str) -> int:
+    return _timestamp_micros(text) * 1000
+
+
+def _temporal(oid: int, typmod: int, mode: str) -> _Mapped | None:
     precision = _precision(typmod)
     if oid == DATE:
         if mode == "connect":
-            return Date.builder(), lambda t: None if (d := _date_days(t)) is None else _dt.date.fromordinal(
-                d + _EPOCH_ORDINAL)
+            return _Mapped(Date.builder(), lambda t: None if (d := _date_days(t)) is None else _dt.date.fromordinal(
+                d + _EPOCH_ORDINAL))
         if mode == "isostring":
-            return _named(SchemaBuilder.string(), "io.debezium.time.IsoDate"), lambda t: t + "Z"
-        return _named(SchemaBuilder.int32(), "io.debezium.time.Date"), _date_days
+            return _Mapped(_named(SchemaBuilder.string(), "io.debezium.time.IsoDate"), lambda t: t + "Z")
+        return _Mapped(_named(SchemaBuilder.int32(), "io.debezium.time.Date"), _date_days, "date")
     if oid == TIME:
         if mode == "connect":
-            return Time.builder(), lambda t: (_dt.datetime(1970, 1, 1) + _dt.timedelta(
-                microseconds=_micros_of_time(t))).time()
+            return _Mapped(Time.builder(), lambda t: (_dt.datetime(1970, 1, 1) + _dt.timedelta(
+                microseconds=_micros_of_time(t))).time())
         if mode == "isostring":
-            return _named(SchemaBuilder.string(), "io.debezium.time.IsoTime"), lambda t: t + "Z"
+            return _Mapped(_named(SchemaBuilder.string(), "io.debezium.time.IsoTime"), lambda t: t + "Z")
         if mode == "nanoseconds":
-            return _named(SchemaBuilder.int64(), "io.debezium.time.NanoTime"), lambda t: _micros_of_time(t) * 1000
+            return _Mapped(_named(SchemaBuilder.int64(), "io.debezium.time.NanoTime"), _micros_to_nanos, "time_ns")
         if mode == "adaptive" and precision <= 3:
-            return _named(SchemaBuilder.int32(), "io.debezium.time.Time"), lambda t: _micros_of_time(t) // 1000
-        return _named(SchemaBuilder.int64(), "io.debezium.time.MicroTime"), _micros_of_time
+            return _Mapped(_named(SchemaBuilder.int32(), "io.debezium.time.Time"), _micros_to_millis, "time_ms")
+        return _Mapped(_named(SchemaBuilder.int64(), "io.debezium.time.MicroTime"), _micros_of_time, "time_us")
     if oid == TIMESTAMP:
         if mode == "connect":
-            return Timestamp.builder(), lambda t: _dt.datetime(1970, 1, 1) + _dt.timedelta(
-                microseconds=_timestamp_micros(t))
+            return _Mapped(Timestamp.builder(), lambda t: _dt.datetime(1970, 1, 1) + _dt.timedelta(
+                microseconds=_timestamp_micros(t)))
         if mode == "isostring":
-            return (_named(SchemaBuilder.string(), "io.debezium.time.IsoTimestamp"),
-                    lambda t: t.replace(" ", "T") + "Z")
+            return _Mapped(_named(SchemaBuilder.string(), "io.debezium.time.IsoTimestamp"),
+                           lambda t: t.replace(" ", "T") + "Z")
         if mode == "nanoseconds":
-            return (_named(SchemaBuilder.int64(), "io.debezium.time.NanoTimestamp"),
-                    lambda t: _timestamp_micros(t) * 1000)
+            return _Mapped(_named(SchemaBuilder.int64(), "io.debezium.time.NanoTimestamp"), _timestamp_nanos,
+                           "timestamp_ns")
         if mode in ("adaptive", "adaptive_time_microseconds") and precision <= 3:
-            return _named(SchemaBuilder.int64(), "io.debezium.time.Timestamp"), lambda t: _timestamp_micros(t) // 1000
-        return _named(SchemaBuilder.int64(), "io.debezium.time.MicroTimestamp"), _timestamp_micros
+            return _Mapped(_named(SchemaBuilder.int64(), "io.debezium.time.Timestamp"), _timestamp_millis,
+                           "timestamp_ms")
+        return _Mapped(_named(SchemaBuilder.int64(), "io.debezium.time.MicroTimestamp"), _timestamp_micros,
+                       "timestamp_us")
     if oid == TIMESTAMPTZ:
         width = typmod if 0 <= typmod <= 6 else 6
-        return _named(SchemaBuilder.string(), "io.debezium.time.ZonedTimestamp"), _zoned_timestamp(width)
+        return _Mapped(_named(SchemaBuilder.string(), "io.debezium.time.ZonedTimestamp"), _zoned_timestamp(width),
+                       "zoned_timestamp", width)
     if oid == TIMETZ:
-        return _named(SchemaBuilder.string(), "io.debezium.time.ZonedTime"), _zoned_time
+        return _Mapped(_named(SchemaBuilder.string(), "io.debezium.time.ZonedTime"), _zoned_time)
     return None
 
 
 def _base_mapping(info: TypeInfo, typmod: int, options: MappingOptions,
-                  lookup: Callable[[int], TypeInfo | None]) -> tuple[SchemaBuilder, Converter] | None:
+                  lookup: Callable[[int], TypeInfo | None]) -> _Mapped | None:
     oid = info.oid
     if info.kind == "d" and info.base_oid:
         base = lookup(info.base_oid)
@@ -346,60 +388,60 @@ def _base_mapping(info: TypeInfo, typmod: int, options: MappingOptions,
             return None
         return _base_mapping(base, typmod if typmod >= 0 else info.base_typmod, options, lookup)
     if info.kind == "e":
-        return (SchemaBuilder.string().name("io.debezium.data.Enum").version(1)
-                .parameter("allowed", ",".join(info.enum_labels)), str)
+        return _Mapped(SchemaBuilder.string().name("io.debezium.data.Enum").version(1)
+                       .parameter("allowed", ",".join(info.enum_labels)), str, "text")
     if oid == BOOL:
-        return SchemaBuilder.bool(), _parse_bool
+        return _Mapped(SchemaBuilder.bool(), _parse_bool, "bool")
     if oid == INT2:
-        return SchemaBuilder.int16(), int
+        return _Mapped(SchemaBuilder.int16(), int, "int")
     if oid == INT4:
-        return SchemaBuilder.int32(), int
+        return _Mapped(SchemaBuilder.int32(), int, "int")
     if oid in (INT8, OID):
-        return SchemaBuilder.int64(), int
+        return _Mapped(SchemaBuilder.int64(), int, "int")
     if oid == FLOAT4:
-        return SchemaBuilder.float32(), float
+        return _Mapped(SchemaBuilder.float32(), float, "float")
     if oid == FLOAT8:
-        return SchemaBuilder.float64(), float
+        return _Mapped(SchemaBuilder.float64(), float, "float")
     if oid in _STRING_TYPES or info.name in _STRING_TYPE_NAMES:
-        return SchemaBuilder.string(), str
+        return _Mapped(SchemaBuilder.string(), str, "text")
     if oid in (JSON, JSONB):
-        return _named(SchemaBuilder.string(), "io.debezium.data.Json"), str
+        return _Mapped(_named(SchemaBuilder.string(), "io.debezium.data.Json"), str, "text")
     if oid == UUID:
-        return _named(SchemaBuilder.string(), "io.debezium.data.Uuid"), str
+        return _Mapped(_named(SchemaBuilder.string(), "io.debezium.data.Uuid"), str, "text")
     if oid == XML:
-        return _named(SchemaBuilder.string(), "io.debezium.data.Xml"), str
+        return _Mapped(_named(SchemaBuilder.string(), "io.debezium.data.Xml"), str, "text")
     if oid == BYTEA:
         return _binary_converter(options.binary_mode)
     if oid == NUMERIC:
         mode = options.decimal_mode
         if mode == "double":
-            return SchemaBuilder.float64(), float
+            return _Mapped(SchemaBuilder.float64(), float, "float")
         if mode == "string":
-            return SchemaBuilder.string(), str
+            return _Mapped(SchemaBuilder.string(), str, "text")
         if typmod < 0:
             builder = _variable_scale_decimal()
-            return builder, _variable_scale(builder.build())
+            return _Mapped(builder, _variable_scale(builder.build()))
         precision, scale = (typmod - 4) >> 16, (typmod - 4) & 0xFFFF
-        return (Decimal.builder(scale).parameter("connect.decimal.precision", str(precision)),
-                _numeric_precise)
+        return _Mapped(Decimal.builder(scale).parameter("connect.decimal.precision", str(precision)),
+                       _numeric_precise, "decimal")
     if oid == MONEY:
         mode, digits = options.decimal_mode, options.money_fraction_digits
         if mode == "double":
-            return SchemaBuilder.float64(), lambda t: float(_money_text(t))
+            return _Mapped(SchemaBuilder.float64(), lambda t: float(_money_text(t)))
         if mode == "string":
-            return SchemaBuilder.string(), _money_text
+            return _Mapped(SchemaBuilder.string(), _money_text)
         quantum = decimal.Decimal(1).scaleb(-digits)
-        return Decimal.builder(digits), lambda t: decimal.Decimal(_money_text(t)).quantize(quantum)
+        return _Mapped(Decimal.builder(digits), lambda t: decimal.Decimal(_money_text(t)).quantize(quantum))
     if oid in (BIT, VARBIT):
         length = typmod if typmod > 0 else (1 if oid == BIT else 2147483647)
         if oid == BIT and length == 1:
-            return SchemaBuilder.bool(), lambda t: t == "1"
-        return (SchemaBuilder.bytes().name("io.debezium.data.Bits").version(1).parameter("length", str(length)),
-                _bits(length))
+            return _Mapped(SchemaBuilder.bool(), lambda t: t == "1")
+        return _Mapped(SchemaBuilder.bytes().name("io.debezium.data.Bits").version(1).parameter("length", str(length)),
+                       _bits(length))
     if oid == INTERVAL:
         if options.interval_mode == "string":
-            return _named(SchemaBuilder.string(), "io.debezium.time.Interval"), _interval_string
-        return _named(SchemaBuilder.int64(), "io.debezium.time.MicroDuration"), _interval_micros
+            return _Mapped(_named(SchemaBuilder.string(), "io.debezium.time.Interval"), _interval_string)
+        return _Mapped(_named(SchemaBuilder.int64(), "io.debezium.time.MicroDuration"), _interval_micros)
     temporal = _temporal(oid, typmod, options.time_precision_mode)
     if temporal is not None:
         return temporal
@@ -408,15 +450,15 @@ def _base_mapping(info: TypeInfo, typmod: int, options: MappingOptions,
         inner = None if element is None else _base_mapping(element, typmod, options, lookup)
         if inner is None:
             return None
-        element_builder, element_convert = inner
-        element_schema = element_builder.optional().build()
+        element_convert = inner.convert
+        element_schema = inner.builder.optional().build()
 
         def convert_array(text: str) -> list[Any]:
             return [None if item is None else element_convert(item) for item in parse_array(text)]
 
-        return SchemaBuilder.array(element_schema), convert_array
+        return _Mapped(SchemaBuilder.array(element_schema), convert_array)
     if options.include_unknown_datatypes:
-        return SchemaBuilder.bytes(), lambda t: t.encode()
+        return _Mapped(SchemaBuilder.bytes(), lambda t: t.encode())
     return None
 
 
@@ -429,10 +471,10 @@ def map_column(info: TypeInfo, typmod: int, optional: bool, options: MappingOpti
     mapped = _base_mapping(info, typmod, options, lookup)
     if mapped is None:
         return None
-    builder, convert = mapped
+    builder = mapped.builder
     if optional:
         builder.optional()
-    return ColumnMapping(builder.build(), convert, builder)
+    return ColumnMapping(builder.build(), mapped.convert, builder, mapped.kind, mapped.arg)
 
 
 BUILTIN_TYPES: dict[int, TypeInfo] = {
