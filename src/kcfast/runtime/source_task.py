@@ -98,6 +98,7 @@ class WorkerSourceTask(WorkerTask):
         self.commit_interval = int(self.worker_config.get("offset.flush.interval.ms", 60000)) / 1000.0
         self.flush_timeout = int(self.worker_config.get("offset.flush.timeout.ms", 5000)) / 1000.0
         self.submitted = core.SubmittedRecords()
+        self.submitted.on_failure = self._delivery_failed
         self.producer: Any = None
         self.producer_failure: BaseException | None = None
         self.commit_record_overridden = type(self.task).commit_record is not SourceTask.commit_record
@@ -193,7 +194,12 @@ class WorkerSourceTask(WorkerTask):
                 if self.on_topic is not None:
                     # Tracked once per topic and batch; a failed send fails the task, so the topic was used.
                     self.on_topic(topic)
-        callbacks = [_Delivery(self, sub, rec) for sub, rec in zip(subs, originals)]
+        if self.commit_record_overridden or self.errors.tolerates_all:
+            callbacks: list[Any] = [_Delivery(self, sub, rec) for sub, rec in zip(subs, originals)]
+        else:
+            # The submitted records are the delivery callbacks (compiled): ack on success, else
+            # _delivery_failed. Only commit_record and tolerated failures need the original record.
+            callbacks = subs
         core.produce_batch(self.producer, encoded, callbacks)
         self.records_sent += len(encoded)
         if self.metrics is not None:
@@ -273,16 +279,25 @@ class WorkerSourceTask(WorkerTask):
             error = exc.__cause__ if exc.__cause__ is not None else exc
         raise error
 
+    def _delivery_failed(self, submitted: Any, err: Any, msg: Any) -> None:
+        """``SubmittedRecords.on_failure``: a record sent without a ``_Delivery`` (no tolerance, no
+        ``commit_record``) could not be delivered: the task fails, its offset is never committed."""
+        self._fail_on_send_error(err)
+
+    def _fail_on_send_error(self, err: Any) -> None:
+        if self.producer_failure is None:
+            text = err.str() if hasattr(err, "str") else str(err)
+            self.producer_failure = ConnectError(
+                f"Unrecoverable exception from producer send callback: {text}")
+
     def send_failed(self, delivery: _Delivery, err: Any, msg: Any) -> None:
         """A record could not be delivered: with ``errors.tolerance=all`` it is reported and counts as
         processed, else the task fails at its next iteration."""
+        if not self.errors.tolerates_all:
+            self._fail_on_send_error(err)
+            return
         text = err.str() if hasattr(err, "str") else str(err)
         topic = msg.topic() if msg is not None else None
-        if not self.errors.tolerates_all:
-            if self.producer_failure is None:
-                self.producer_failure = ConnectError(
-                    f"Unrecoverable exception from producer send callback: {text}")
-            return
         self.log.error("failed to send record to %s: %s", topic, text)
         error = clients.KafkaException(err)
         try:
