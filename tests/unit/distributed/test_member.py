@@ -1,0 +1,400 @@
+"""Group membership against an in-memory group coordinator: joins, leader assignment, heartbeats, revocations.
+
+:class:`FakeCoordinator` keeps Kafka's classic group semantics in a few lines: JoinGroup waits until every
+member of the group has (re)joined or the rebalance timeout dropped the missing ones, the first member to join leads
+(and keeps leading while it is a member),
+followers' SyncGroup waits for the leader's assignments, and heartbeats answer "rebalance in progress" while a
+rebalance is under way. It also stands in for a coordinator that becomes unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from kcfast.runtime.distributed.member import (
+    MEMBER_ID_REQUIRED,
+    REBALANCE_IN_PROGRESS,
+    UNKNOWN_MEMBER_ID,
+    CoordinatorUnavailableError,
+    JoinResult,
+    MemberConfig,
+    WorkerGroupMember,
+)
+from kcfast.runtime.distributed.protocol import Assignment, ConnectProtocolCompatibility, deserialize_metadata
+from kcfast.runtime.status import ConnectorTaskId
+
+
+class FakeCoordinator:
+    """One group's coordinator, shared by the members' transports."""
+
+    def __init__(self, rebalance_timeout: float = 1.0) -> None:
+        self.rebalance_timeout = rebalance_timeout
+        self.available = True
+        self.members: dict[str, list[tuple[str, bytes]]] = {}
+        self.generation = 0
+        self.rebalancing = False
+        self.leader = ""
+        self.protocol = ""
+        self._ids = itertools.count(1)
+        self._joins: dict[str, asyncio.Future[JoinResult]] = {}
+        self._assignments: asyncio.Future[dict[str, bytes]] | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+        self.left: list[str] = []
+
+    def transport(self) -> FakeTransport:
+        return FakeTransport(self)
+
+    def _check(self) -> None:
+        if not self.available:
+            raise CoordinatorUnavailableError("coordinator down")
+
+    def _start_rebalance(self) -> None:
+        if not self.rebalancing:
+            self.rebalancing = True
+            self._assignments = None
+            loop = asyncio.get_running_loop()
+            self._deadline = loop.call_later(self.rebalance_timeout, self._complete, True)
+
+    def _complete(self, timed_out: bool = False) -> None:
+        if not self.rebalancing or (not timed_out and set(self._joins) != set(self.members)):
+            return
+        for missing in set(self.members) - set(self._joins):
+            del self.members[missing]
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self.rebalancing = False
+        self.generation += 1
+        # Like Kafka's coordinator, the leader stays the same while it is a member.
+        first = self.leader if self.leader in self._joins else next(iter(self._joins))
+        self.leader = first
+        offered = [name for name, _ in self.members[first]]
+        self.protocol = next(p for p in offered if all(p in dict(m) for m in self.members.values()))
+        self._assignments = asyncio.get_running_loop().create_future()
+        joins, self._joins = self._joins, {}
+        metadata = tuple((m, dict(p)[self.protocol]) for m, p in self.members.items())
+        for member, future in joins.items():
+            if not future.done():
+                future.set_result(
+                    JoinResult(
+                        0, self.generation, self.protocol, first, member, metadata if member == first else ()
+                    )
+                )
+
+    async def join(self, member_id: str, protocols: Sequence[tuple[str, bytes]]) -> JoinResult:
+        self._check()
+        if not member_id:
+            return JoinResult(MEMBER_ID_REQUIRED, -1, "", "", f"connect-{next(self._ids)}")
+        self.members[member_id] = list(protocols)
+        self._start_rebalance()
+        future: asyncio.Future[JoinResult] = asyncio.get_running_loop().create_future()
+        self._joins[member_id] = future
+        self._complete()
+        return await future
+
+    async def sync(
+        self, generation: int, member_id: str, assignments: Sequence[tuple[str, bytes]]
+    ) -> tuple[int, bytes]:
+        self._check()
+        if member_id not in self.members:
+            return UNKNOWN_MEMBER_ID, b""
+        if self.rebalancing or generation != self.generation or self._assignments is None:
+            return REBALANCE_IN_PROGRESS, b""
+        if member_id == self.leader and not self._assignments.done():
+            self._assignments.set_result(dict(assignments))
+        result = await self._assignments
+        return 0, result.get(member_id, b"")
+
+    def heartbeat(self, generation: int, member_id: str) -> int:
+        self._check()
+        if member_id not in self.members:
+            return UNKNOWN_MEMBER_ID
+        if self.rebalancing or generation != self.generation:
+            return REBALANCE_IN_PROGRESS
+        return 0
+
+    def leave(self, member_id: str) -> int:
+        self._check()
+        self.left.append(member_id)
+        if self.members.pop(member_id, None) is not None and self.members:
+            self._start_rebalance()
+            self._complete()
+        return 0
+
+
+class FakeTransport:
+    def __init__(self, coordinator: FakeCoordinator) -> None:
+        self.coordinator = coordinator
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def find_coordinator(self, group: str) -> None:
+        self.coordinator._check()
+
+    async def join_group(
+        self,
+        group: str,
+        session_timeout_ms: int,
+        rebalance_timeout_ms: int,
+        member_id: str,
+        protocol_type: str,
+        protocols: Sequence[tuple[str, bytes]],
+    ) -> JoinResult:
+        assert protocol_type == "connect"
+        return await self.coordinator.join(member_id, protocols)
+
+    async def sync_group(
+        self, group: str, generation: int, member_id: str, assignments: Sequence[tuple[str, bytes]]
+    ) -> tuple[int, bytes]:
+        return await self.coordinator.sync(generation, member_id, assignments)
+
+    async def heartbeat(self, group: str, generation: int, member_id: str) -> int:
+        return self.coordinator.heartbeat(generation, member_id)
+
+    async def leave_group(self, group: str, member_id: str) -> int:
+        return self.coordinator.leave(member_id)
+
+
+@dataclass
+class Snapshot:
+    """A config snapshot with connectors ``name`` -> task count."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    offset: int = 0
+
+    def connectors(self) -> list[str]:
+        return sorted(self.counts)
+
+    def tasks(self, connector: str) -> list[ConnectorTaskId]:
+        return [ConnectorTaskId(connector, i) for i in range(self.counts.get(connector, 0))]
+
+
+class Recorder:
+    """A rebalance listener that keeps what it was told, with what it runs; like the herder, it rejoins after
+    an assignment that revoked something, so the revoked work can be handed out."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.running: set[Any] = set()
+        self.poll_timeouts = 0
+        self.member: WorkerGroupMember | None = None
+
+    async def on_assigned(self, assignment: Assignment, generation: int) -> None:
+        self.events.append(("assigned", (generation, assignment)))
+        self.running |= set(assignment.connectors) | set(assignment.tasks)
+        if (assignment.revoked_connectors or assignment.revoked_tasks) and self.member is not None:
+            self.member.request_rejoin()
+
+    async def on_revoked(
+        self, leader: str, connectors: Sequence[str], tasks: Sequence[ConnectorTaskId]
+    ) -> None:
+        self.events.append(("revoked", (sorted(connectors), sorted(tasks))))
+        self.running -= set(connectors) | set(tasks)
+
+    def on_poll_timeout_expiry(self) -> None:
+        self.poll_timeouts += 1
+
+
+def member(
+    coordinator: FakeCoordinator,
+    snapshot: Snapshot,
+    name: str,
+    mode: ConnectProtocolCompatibility = ConnectProtocolCompatibility.SESSIONED,
+    **settings: int,
+) -> tuple[WorkerGroupMember, Recorder]:
+    config = MemberConfig(
+        "group",
+        mode,
+        **{
+            "heartbeat_interval_ms": 50,
+            "session_timeout_ms": 1000,
+            "rebalance_timeout_ms": 5000,
+            "retry_backoff_ms": 10,
+            "max_delay_ms": 0,
+            **settings,
+        },
+    )
+    listener = Recorder()
+    worker = WorkerGroupMember(
+        config, f"http://{name}:8083/", lambda: snapshot, listener, coordinator.transport()
+    )
+    listener.member = worker
+    return worker, listener
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(scenario(), 20))
+
+
+async def joined(*members: WorkerGroupMember) -> None:
+    await asyncio.gather(*(m.ensure_active() for m in members))
+
+
+async def settle(members: Sequence[WorkerGroupMember], until: Callable[[], bool]) -> None:
+    """Let every member poll on its own, as each worker's herder does, until ``until()`` holds."""
+    done = asyncio.Event()
+
+    async def keep_polling(worker: WorkerGroupMember) -> None:
+        while not done.is_set():
+            await worker.poll(0.05)
+
+    pollers = [asyncio.create_task(keep_polling(m)) for m in members]
+    try:
+        for _ in range(1000):
+            if until():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the group did not settle")
+    finally:
+        done.set()
+        await asyncio.gather(*pollers)
+
+
+ALL = {
+    "c",
+    ConnectorTaskId("c", 0),
+    ConnectorTaskId("c", 1),
+    ConnectorTaskId("c", 2),
+    ConnectorTaskId("c", 3),
+}
+
+
+def test_two_members_join_with_the_sessioned_protocol_and_share_the_work() -> None:
+    async def scenario() -> None:
+        coordinator = FakeCoordinator()
+        snapshot = Snapshot({"c": 4}, offset=7)
+        (a, ra), (b, rb) = member(coordinator, snapshot, "a"), member(coordinator, snapshot, "b")
+        await asyncio.gather(a.start(), b.start())
+        await joined(a, b)
+        assert coordinator.protocol == "sessioned" and a.current_protocol_version == 2
+        assert a.is_leader() != b.is_leader()
+        leader = a if a.is_leader() else b
+        assert leader.owner_url("c") in ("http://a:8083/", "http://b:8083/")
+        assert ra.running | rb.running == ALL and not ra.running & rb.running
+        assert abs(len([t for t in ra.running if isinstance(t, ConnectorTaskId)]) - 2) == 0
+        metadata = deserialize_metadata(dict(coordinator.members[a.member_id])["sessioned"])
+        assert (metadata.url, metadata.offset) == ("http://a:8083/", 7)
+        await asyncio.gather(a.stop(), b.stop())
+
+    run(scenario)
+
+
+def test_compatible_protocol_is_chosen_when_one_member_does_not_offer_sessioned() -> None:
+    async def scenario() -> None:
+        coordinator = FakeCoordinator()
+        snapshot = Snapshot({"c": 2})
+        a, _ = member(coordinator, snapshot, "a")
+        b, _ = member(coordinator, snapshot, "b", ConnectProtocolCompatibility.COMPATIBLE)
+        await asyncio.gather(a.start(), b.start())
+        await joined(a, b)
+        assert coordinator.protocol == "compatible" and a.current_protocol_version == 1
+        await asyncio.gather(a.stop(), b.stop())
+
+    run(scenario)
+
+
+def test_a_joining_member_takes_work_and_nothing_else_is_revoked() -> None:
+    async def scenario() -> None:
+        coordinator = FakeCoordinator(rebalance_timeout=2.0)
+        snapshot = Snapshot({"c": 4})
+        (a, ra) = member(coordinator, snapshot, "a")
+        await a.start()
+        await joined(a)
+        assert ra.running == ALL
+        (b, rb) = member(coordinator, snapshot, "b")
+        await b.start()
+        await settle([a, b], lambda: len(rb.running) == 2 and len(ra.running) == 3)
+        revoked = [e[1] for e in ra.events if e[0] == "revoked"]
+        assert len(revoked) == 1 and len(revoked[0][1]) == 2 and revoked[0][0] == []
+        assert ra.running | rb.running == ALL
+        assert not any(e[0] == "revoked" for e in rb.events)
+        await asyncio.gather(a.stop(), b.stop())
+
+    run(scenario)
+
+
+def test_eager_members_revoke_everything_before_rejoining() -> None:
+    async def scenario() -> None:
+        coordinator = FakeCoordinator(rebalance_timeout=2.0)
+        snapshot = Snapshot({"c": 4})
+        a, ra = member(coordinator, snapshot, "a", ConnectProtocolCompatibility.EAGER)
+        await a.start()
+        await joined(a)
+        assert coordinator.protocol == "default" and ra.running == ALL
+        b, rb = member(coordinator, snapshot, "b", ConnectProtocolCompatibility.EAGER)
+        await b.start()
+        await settle([a, b], lambda: bool(rb.running) and bool(ra.running) and a.generation == b.generation)
+        assert ("revoked", (["c"], sorted(ALL - {"c"}))) in ra.events
+        assert len(ra.running) + len(rb.running) == 5
+        await asyncio.gather(a.stop(), b.stop())
+
+    run(scenario)
+
+
+def test_an_unreachable_coordinator_stops_the_work_and_leave_is_sent_on_stop() -> None:
+    async def scenario() -> None:
+        coordinator = FakeCoordinator()
+        a, ra = member(coordinator, Snapshot({"c": 4}), "a")
+        await a.start()
+        await joined(a)
+        assert ra.running == ALL
+        coordinator.available = False
+        # The member keeps trying to rejoin while the coordinator is away, as the herder's tick does.
+        polling = asyncio.create_task(a.poll(10))
+        for _ in range(200):
+            if not ra.running:
+                break
+            await asyncio.sleep(0.01)
+        assert ra.running == set() and ra.events[-1][0] == "revoked"
+        assert not polling.done()
+        coordinator.available = True
+        await polling
+        assert ra.running == ALL and a.member_id
+        member_id = a.member_id
+        await a.stop()
+        assert coordinator.left == [member_id]
+
+    run(scenario)
+
+
+def test_a_herder_stuck_outside_poll_makes_the_member_leave() -> None:
+    async def scenario() -> None:
+        coordinator = FakeCoordinator()
+        a, ra = member(coordinator, Snapshot({"c": 1}), "a", rebalance_timeout_ms=200)
+        await a.start()
+        await joined(a)
+        member_id = a.member_id
+        await asyncio.sleep(0.6)
+        assert ra.poll_timeouts >= 1 and coordinator.left == [member_id]
+        assert a.rejoin_needed()
+        await a.stop()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("mode", list(ConnectProtocolCompatibility))
+def test_metadata_offers_the_protocols_of_the_mode(mode: ConnectProtocolCompatibility) -> None:
+    async def scenario() -> None:
+        coordinator = FakeCoordinator()
+        a, _ = member(coordinator, Snapshot(), "a", mode)
+        await a.start()
+        await joined(a)
+        offered = [name for name, _ in coordinator.members[a.member_id]]
+        expected = {
+            "sessioned": ["sessioned", "compatible", "default"],
+            "compatible": ["compatible", "default"],
+            "default": ["default"],
+        }[mode.protocol]
+        assert offered == expected and coordinator.protocol == mode.protocol
+        await a.stop()
+
+    run(scenario)
