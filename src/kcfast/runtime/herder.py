@@ -164,6 +164,17 @@ class RestartPlan:
 # -- the connector context -----------------------------------------------------------------------------------
 
 
+
+def merge_config_patch(config: Mapping[str, str], patch: Mapping[str, str | None]) -> dict[str, str]:
+    """``config`` with ``patch`` applied as ``PATCH /connectors/{c}/config`` does: ``None`` removes a key."""
+    merged = dict(config)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
 class HerderConnectorContext(ConnectorContext):
     """The :class:`~kcfast.api.connector.ConnectorContext` a connector instance gets from the herder.
 

@@ -24,7 +24,7 @@ from typing import Any
 from kcfast.api.config_infos import invalid_config_message
 from kcfast.errors import AlreadyExistsError, BadRequestError, ConnectError, NotFoundError
 from kcfast.runtime.config_state import ClusterConfigState, ConfigTransformer, MemoryConfigBackingStore
-from kcfast.runtime.herder import Herder, HerderConnectorContext, RestartRequest
+from kcfast.runtime.herder import Herder, HerderConnectorContext, RestartRequest, merge_config_patch
 from kcfast.runtime.status import ConnectorTaskId, TargetState
 from kcfast.runtime.status_store import MemoryStatusBackingStore, StatusBackingStore
 
@@ -278,12 +278,7 @@ class StandaloneHerder(Herder):
     async def patch_connector_config(self, connector: str, patch: Mapping[str, str | None]) -> dict[str, Any]:
         """Merge ``patch`` into the connector's config (``None`` deletes a key) and apply it like a PUT."""
         info = await self.connector_info(connector)
-        patched: dict[str, str | None] = dict(info["config"])
-        for key, value in patch.items():
-            if value is None:
-                patched.pop(key, None)
-            else:
-                patched[key] = value
+        patched = merge_config_patch(info["config"], patch)
         _, result = await self.put_connector_config(connector, patched, allow_replace=True)
         return result
 

@@ -33,7 +33,7 @@ from kcfast.errors import (
 from kcfast.runtime.distributed.config_log import SessionKey
 from kcfast.runtime.distributed.forwarding import NotAssignedError, NotLeaderError
 from kcfast.runtime.distributed.signing import signature_headers, verify_request
-from kcfast.runtime.herder import RestartRequest
+from kcfast.runtime.herder import RestartRequest, merge_config_patch
 from kcfast.runtime.status import ConnectorTaskId, TargetState
 
 __all__ = ["DistributedRequests"]
@@ -205,12 +205,7 @@ class DistributedRequests:
                 raise NotFoundError(f"Connector {connector} not found")
             return config  # type: ignore[no-any-return]
 
-        patched: dict[str, str | None] = dict(await self.submit(current))
-        for key, value in patch.items():
-            if value is None:
-                patched.pop(key, None)
-            else:
-                patched[key] = value
+        patched = merge_config_patch(await self.submit(current), patch)
         _, info = await self.put_connector_config(connector, patched, allow_replace=True)
         return info
 
