@@ -19,7 +19,10 @@ from test_distributed import Cluster, assert_no_gap, committed, read_topic, sequ
 from kcfast.kafka.clients import create_topics
 from kcfast.testing import EmbeddedKafka
 
-pytestmark = pytest.mark.integration
+# One rerun, never more: under load the embedded broker's group coordinator has been seen to keep a
+# rejoining follower in the same generation, waiting for a leader SyncGroup that does not come, for longer
+# than the test waits (issue 4 tracks it). A second failure in a row fails the test.
+pytestmark = [pytest.mark.integration, pytest.mark.flaky(reruns=1, reruns_delay=2)]
 
 
 @pytest.fixture

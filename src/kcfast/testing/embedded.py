@@ -24,6 +24,18 @@ class BrokerError(KcfastError):
     """The embedded broker could not be found or did not start."""
 
 
+def _die_with_parent() -> None:
+    """In the broker's child process: ask Linux to end it when the process that started it dies, so a test run
+    that is killed leaves no broker behind."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the broker is stopped by stop() only
+        pass
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """Return a TCP port on ``host`` that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -107,6 +119,7 @@ class EmbeddedKafka:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         try:
             self._wait_ready()
