@@ -72,7 +72,8 @@ async def test_health_while_starting_then_ready() -> None:
 
 @async_test
 async def test_health_and_requests_when_the_herder_is_stuck() -> None:
-    async with running(health_timeout=0.05, request_timeout=0.1) as (session, _, worker):
+    # Timeouts long enough for the request to reach the blocked stage on a loaded machine.
+    async with running(health_timeout=0.5, request_timeout=2.0) as (session, _, worker):
         worker.block_start.clear()
         config = {"connector.class": SOURCE, "topic": "t"}
         status, answer = await call(session, "PUT", "/connectors/c/config", json=config)
@@ -100,7 +101,7 @@ async def test_health_and_requests_when_the_herder_is_stuck() -> None:
 async def test_a_validation_that_times_out_names_its_stage_without_a_final_period() -> None:
     VALIDATE_GATE.clear()
     try:
-        async with running(request_timeout=0.1) as (session, _, _):
+        async with running(request_timeout=2.0) as (session, _, _):
             config = {"connector.class": SOURCE, "topic": "t", "block.validate": "true"}
             status, answer = await call(session, "PUT", "/connector-plugins/FakeSource/config/validate", json=config)
             assert status == 500
