@@ -28,7 +28,9 @@ from kcfast.runtime.distributed.signing import signature_headers
 from kcfast.testing import EmbeddedKafka, free_port
 from kcfast.testing.standalone import RestClient, properties_with
 
-pytestmark = pytest.mark.integration
+# One rerun, never more, as in test_distributed_faults.py: the embedded broker's coordinator and its lagging
+# end offsets occasionally stall a cluster test under load (issue 4). A second failure in a row fails it.
+pytestmark = [pytest.mark.integration, pytest.mark.flaky(reruns=1, reruns_delay=2)]
 
 KAFKA_CONFIG = Path(__file__).resolve().parents[1] / "data" / "kafka-config"
 SYNTHETIC = "kcfast.connectors.synthetic.SyntheticSourceConnector"
