@@ -8,6 +8,8 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kcfast.kafka.security import is_security_key, librdkafka_security_config
+
 __all__ = [
     "AdminClient",
     "Consumer",
@@ -64,7 +66,6 @@ def create_topics(
 # Java client settings that librdkafka spells differently, and how to translate their values.
 _TRANSLATE: dict[str, tuple[str, Any]] = {
     "buffer.memory": ("queue.buffering.max.kbytes", lambda v: str(max(1, int(v) // 1024))),
-    "sasl.mechanism": ("sasl.mechanisms", str),
 }
 # Java-only settings with no librdkafka equivalent: serializers are the converters' job in Connect, and
 # the rest concern the JVM client's own threading and buffering.
@@ -101,10 +102,17 @@ _JAVA_ONLY = frozenset(
 
 
 def translate_client_config(conf: dict[str, Any], log: Any = None) -> dict[str, Any]:
-    """Translate Java Kafka client settings into librdkafka's, dropping Java-only keys with a warning."""
+    """Translate Java Kafka client settings into librdkafka's, dropping Java-only keys with an info log.
+
+    Security settings (``security.protocol``, ``sasl.*``, ``ssl.*``) go through
+    :func:`kcfast.kafka.security.librdkafka_security_config`. Log lines name settings, never their values.
+
+    Raises:
+        ConfigError: a security setting kcfast cannot honour (the message never holds a secret).
+    """
     out: dict[str, Any] = {}
     for key, value in conf.items():
-        if value is None:
+        if value is None or is_security_key(key):
             continue
         if key in _JAVA_ONLY:
             if log is not None:
@@ -115,6 +123,10 @@ def translate_client_config(conf: dict[str, Any], log: Any = None) -> dict[str, 
             out[new_key] = fn(value)
             continue
         out[key] = value if isinstance(value, (int, float, bool)) or callable(value) else str(value)
+    security = {k: v for k, v in conf.items() if v is not None and is_security_key(k)}
+    if security:
+        for key, value in librdkafka_security_config(security, log).items():
+            out[key] = value if isinstance(value, (int, float, bool)) else str(value)
     return out
 
 
