@@ -9,8 +9,18 @@ one fully used core would reach. An in-process breakdown shows where the source'
 stream (psycopg2), the record core's pgoutput decoding, row conversion and event building (compiled, and the
 pure-Python twin), and JSON conversion.
 
+For the streaming phase it also reports where the CPU went and why the worker did not use all of its CPU: the
+worker's CPU seconds by thread name (its Python threads, librdkafka's), the time its threads spent runnable
+but waiting for a CPU (run-queue wait, from ``schedstat``: other processes on its CPU), and the CPU seconds of
+the broker, the WAL sender and this process. The worker's peak RSS (``VmHWM``, snapshot and streaming
+included) is printed against the 200 MB goal.
+
 ``KCFAST_CDC_ROWS`` sets the rows of each phase (default 100,000). ``KCFAST_CDC_PIN=1`` (Linux, 2 CPUs or
-more) runs the worker alone on the last CPU and PostgreSQL, the broker and this process on the others.
+more) runs the worker on the last CPU and PostgreSQL, the broker and this process on the others (processes
+not started here may still use the worker's CPU: the run-queue wait shows how much they took).
+``KCFAST_CDC_PROFILE=<file>`` samples the worker with py-spy during the streaming phase (native frames, idle
+threads included) and writes the collapsed stacks to ``<file>``. ``KCFAST_CDC_WORKER_PROPS`` adds worker
+properties (``;``-separated ``key=value``, e.g. ``producer.buffer.memory=33554432``).
 Results are printed and saved to ``benchmarks/results/cdc-latest.json``.
 """
 
@@ -18,6 +28,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +43,8 @@ from kcfast.testing.postgres import EmbeddedPostgres
 
 ROWS = int(os.environ.get("KCFAST_CDC_ROWS", "100000"))
 PIN = os.environ.get("KCFAST_CDC_PIN", "") in ("1", "true", "yes") and (os.cpu_count() or 1) > 1
+PROFILE = os.environ.get("KCFAST_CDC_PROFILE", "")
+EXTRA_PROPS = [p.strip() for p in os.environ.get("KCFAST_CDC_WORKER_PROPS", "").split(";") if p.strip()]
 WORKER_CPU = (os.cpu_count() or 1) - 1
 RESULTS = Path(__file__).parent / "results" / "cdc-latest.json"
 TABLE = """CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2),
@@ -65,10 +80,56 @@ def _execute(pg: EmbeddedPostgres, sql: str, params: tuple[Any, ...] = ()) -> No
     conn.close()
 
 
+def _start_profiler(pid: int) -> subprocess.Popen[bytes]:
+    """py-spy sampling the worker (all threads, native frames, idle included) until SIGINT."""
+    spy = Path(sys.executable).parent / "py-spy"
+    proc = subprocess.Popen([str(spy), "record", "--pid", str(pid), "--native", "--idle", "--threads",
+                             "--rate", "200", "--format", "raw", "--output", PROFILE],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached before the changes start
+    return proc
+
+
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` (all threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _threads_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds of each thread of ``pid``, summed by thread name (librdkafka's ``rdk:broker<n>`` as one)."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            text = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")].rstrip("0123456789_")
+        fields = text.rpartition(")")[2].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _run_queue_wait_s(pid: int) -> float:
+    """Seconds the threads of ``pid`` spent runnable but waiting for a CPU (``/proc/<pid>/task/*/schedstat``)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            total += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
+def _others_cpu_s(pids: dict[str, int]) -> dict[str, float]:
+    out = {}
+    for name, pid in pids.items():
+        try:
+            out[name] = _cpu_s(pid)
+        except OSError:
+            out[name] = 0.0
+    return out
 
 
 def _machine() -> dict[str, Any]:
@@ -132,6 +193,15 @@ class _Counter:
         self._stop.set()
         self._thread.join()
         self._consumer.close()
+
+
+def _wal_sender_pid(pg: EmbeddedPostgres) -> int:
+    conn = pg.connect("bench")
+    with conn.cursor() as cur:
+        cur.execute("SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'bench_slot'")
+        row = cur.fetchone()
+    conn.close()
+    return int(row[0]) if row and row[0] else 0
 
 
 def _ceiling(pg: EmbeddedPostgres, slot: str, expected: int) -> float:
@@ -236,7 +306,7 @@ def test_cdc_snapshot_and_streaming(pg: EmbeddedPostgres, broker: EmbeddedKafka,
         f"bootstrap.servers={broker.bootstrap_servers}", f"listeners=http://127.0.0.1:{port}",
         f"offset.storage.file.filename={tmp_path / 'offsets'}", "offset.flush.interval.ms=1000",
         "key.converter=org.apache.kafka.connect.json.JsonConverter",
-        "value.converter=org.apache.kafka.connect.json.JsonConverter", "producer.linger.ms=5",
+        "value.converter=org.apache.kafka.connect.json.JsonConverter", "producer.linger.ms=5", *EXTRA_PROPS,
     ]) + "\n"
     connector = tmp_path / "source.json"
     connector.write_text(json.dumps({"name": "bench-source", "config": {
@@ -258,16 +328,28 @@ def test_cdc_snapshot_and_streaming(pg: EmbeddedPostgres, broker: EmbeddedKafka,
         # Reference slots created now see exactly the streamed changes below.
         _execute(pg, "SELECT pg_create_logical_replication_slot('ceiling_slot', 'pgoutput')")
         _execute(pg, "SELECT pg_create_logical_replication_slot('breakdown_slot', 'pgoutput')")
+        profiler = _start_profiler(worker.proc.pid) if PROFILE else None
+        others = {"bench process": os.getpid(), "wal sender": _wal_sender_pid(pg)}
+        broker_proc = getattr(broker, "_proc", None)
+        if broker_proc is not None:
+            others["broker"] = broker_proc.pid
+        threads0, others0 = _threads_cpu_s(worker.proc.pid), _others_cpu_s(others)
+        wait0 = _run_queue_wait_s(worker.proc.pid)
         cpu0 = _cpu_s(worker.proc.pid)
         t0 = time.perf_counter()
         _execute(pg, FILL, (ROWS + 1, 2 * ROWS))
         commit_s = time.perf_counter() - t0
         worker.wait_for(lambda: counter.count >= 2 * ROWS, timeout=600, what="streamed events")
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            profiler.wait(timeout=60)
         first_streamed = min(t for n, t in counter.reached.items() if n > ROWS)
         stream_s = counter.time_of(2 * ROWS) - first_streamed
         stream_from_commit_s = counter.time_of(2 * ROWS) - t0 - commit_s
         stream_cpu_s = counter.cpu_of(2 * ROWS) - cpu0
         rss_stream = _rss_kb(worker.proc.pid)
+        threads1, others1 = _threads_cpu_s(worker.proc.pid), _others_cpu_s(others)
+        run_queue_wait_s = _run_queue_wait_s(worker.proc.pid) - wait0
     finally:
         worker.stop()
         counter.close()
@@ -286,12 +368,26 @@ def test_cdc_snapshot_and_streaming(pg: EmbeddedPostgres, broker: EmbeddedKafka,
         "ceiling_psycopg2_read_per_s": ROWS / ceiling_s if ceiling_s else float("inf"),
         "worker_rss_kb_after_snapshot": rss_snapshot,
         "worker_rss_kb_after_stream": rss_stream,
+        "worker_peak_rss_mb": round(rss_stream["VmHWM"] / 1024, 1),
+        "worker_peak_rss_under_200_mb_goal": rss_stream["VmHWM"] < 200 * 1024,
+        "stream_worker_cpu_s_by_thread": {name: round(cpu - threads0.get(name, 0.0), 2)
+                                          for name, cpu in sorted(threads1.items())
+                                          if cpu - threads0.get(name, 0.0) > 0},
+        "stream_worker_run_queue_wait_s": round(run_queue_wait_s, 2),
+        "stream_cpu_s_of_other_processes": {name: round(others1[name] - others0[name], 2) for name in others},
         "in_process_stage_events_per_s": breakdown,
         "machine": machine,
         "worker_pinned_to_one_cpu": PIN,
-        "command": f"KCFAST_CDC_ROWS={ROWS} .venv/bin/pytest benchmarks/bench_cdc.py -s",
+        "extra_worker_props": EXTRA_PROPS,
+        "command": f"KCFAST_CDC_ROWS={ROWS}{' KCFAST_CDC_PIN=1' if PIN else ''} .venv/bin/pytest "
+                   "benchmarks/bench_cdc.py -s",
     })
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(_results, indent=2))
     print("\nCDC benchmark:", json.dumps(_results, indent=2))
+    peak = _results["worker_peak_rss_mb"]
+    print(f"streaming: {_results['stream_events_per_worker_cpu_s']:,.0f} events per worker CPU-second, "
+          f"{_results['stream_events_per_s']:,.0f} events/s wall, worker CPU share "
+          f"{_results['stream_worker_cpu_share']:.0%} (run-queue wait {_results['stream_worker_run_queue_wait_s']} s)")
+    print(f"worker peak RSS (VmHWM) {peak} MB: {'under' if peak < 200 else 'OVER'} the 200 MB goal")
     assert _results["stream_events_per_s"] > 0
