@@ -12,6 +12,13 @@ Mirrors Kafka Connect's ``RetryWithToleranceOperator`` and its reporters (spec s
   handler")`` with the failure as its cause; a failure that is not tolerable raises ``ConnectError("Unhandled
   exception in error handler")``.
 
+Every decision is counted in the task's ``task-error-metrics`` (:class:`~kcfast.metrics.TaskMetrics`, set as
+:attr:`RetryWithToleranceOperator.metrics` by the worker) where Kafka's ``RetryWithToleranceOperator`` and
+reporters count it: each failed attempt is a *failure*, each backoff before another attempt a *retry*, each
+operation that failed for good an *error* (with ``errors.tolerance=all`` also a *skipped* record), each logged
+failure an *error logged*, each record sent to the dead letter queue a *produce request* (and a *produce
+failure* when it is not delivered).
+
 The record paths do the first attempt themselves (once per batch, in the core) and call
 :meth:`RetryWithToleranceOperator.recover` only for the record that failed, so a batch without errors costs
 nothing here.
@@ -259,7 +266,14 @@ class _AllOf(Future[None]):
 
 
 class ErrorReporter:
-    """Receives every failure (Kafka's ``ErrorReporter``). Used from the task's thread."""
+    """Receives every failure (Kafka's ``ErrorReporter``). Used from the task's thread.
+
+    Attributes:
+        metrics: the task's :class:`~kcfast.metrics.TaskMetrics`, or ``None``; set through the operator's
+            :attr:`RetryWithToleranceOperator.metrics`.
+    """
+
+    metrics: Any = None
 
     def start(self) -> None:
         """Acquire resources (clients, topics) before the first report."""
@@ -295,6 +309,8 @@ class LogReporter(ErrorReporter):
     def report(self, context: ProcessingContext) -> None:
         if context.error is not None:
             self.log.error(self.message(context), exc_info=context.error)
+            if self.metrics is not None:
+                self.metrics.record_error_logged()
         return None
 
 
@@ -388,6 +404,10 @@ class DeadLetterQueueReporter(ErrorReporter):
 
     def report(self, context: ProcessingContext) -> Future[None] | None:
         original = context.original
+        metrics = self.metrics
+        if metrics is not None:
+            # Like Kafka, a record with no consumed bytes to send counts as a request that failed.
+            metrics.record_dlq_request(failed=not isinstance(original, RawRecord) or self.producer is None)
         if not isinstance(original, RawRecord) or self.producer is None:
             return None
         future = ReportFuture(self.flush)
@@ -398,6 +418,9 @@ class DeadLetterQueueReporter(ErrorReporter):
                 future.set_result(None)
                 return
             self.failed_deliveries += 1
+            if metrics is not None:
+                # Delivery reports are served by the producer's poll/flush, on the task's thread.
+                metrics.dlq_produce_failures += 1
             self.log.error("Could not produce message to dead letter queue. topic=%s: %s", topic, err)
             future.set_exception(
                 ConnectError(f"Could not produce message to dead letter queue topic {topic}: {err}"))
@@ -456,6 +479,7 @@ class RetryWithToleranceOperator:
         clock: monotonic time in seconds (injected by tests).
         wait: sleeps up to the given seconds, returning early once :meth:`trigger_stop` is called (injected by
             tests).
+        metrics: the task's :class:`~kcfast.metrics.TaskMetrics` (see :attr:`metrics`).
     """
 
     def __init__(
@@ -467,6 +491,7 @@ class RetryWithToleranceOperator:
         *,
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[float], Any] | None = None,
+        metrics: Any = None,
     ) -> None:
         self.retry_timeout_ms = int(retry_timeout_ms)
         self.retry_delay_max_ms = int(retry_delay_max_ms)
@@ -477,6 +502,22 @@ class RetryWithToleranceOperator:
         self._stop = threading.Event()
         self._wait = wait if wait is not None else self._stop.wait
         self._lock = threading.RLock()
+        self._metrics: Any = None
+        self.metrics = metrics
+
+    @property
+    def metrics(self) -> Any:
+        """The task's :class:`~kcfast.metrics.TaskMetrics` (``task-error-metrics``), or ``None``.
+
+        Setting it also gives it to the reporters, which count logged errors and dead letter queue writes.
+        """
+        return self._metrics
+
+    @metrics.setter
+    def metrics(self, metrics: Any) -> None:
+        self._metrics = metrics
+        for reporter in self.reporters:
+            reporter.metrics = metrics
 
     @classmethod
     def from_config(cls, props: Mapping[str, Any], reporters: Iterable[ErrorReporter] = (),
@@ -586,12 +627,17 @@ class RetryWithToleranceOperator:
         """
         context.stage = stage
         context.executing_class = executing_class
+        metrics = self._metrics
+        if metrics is not None:
+            metrics.record_failure()
         attempt = 1
         if isinstance(error, RetriableError):
             start = self._clock()
             deadline = start + self.retry_timeout_ms / 1000.0 if self.retry_timeout_ms >= 0 else float("inf")
             while self._clock() < deadline and not self._stop.is_set():
                 self._backoff(attempt, deadline)
+                if metrics is not None:
+                    metrics.record_retry()
                 if self._stop.is_set():
                     break
                 attempt += 1
@@ -599,9 +645,13 @@ class RetryWithToleranceOperator:
                     result = operation()
                 except RetriableError as exc:
                     error = exc
+                    if metrics is not None:
+                        metrics.record_failure()
                     continue
                 except Exception as exc:  # noqa: BLE001 - decided below like the first failure
                     error = exc
+                    if metrics is not None:
+                        metrics.record_failure()
                     break
                 context.attempt = attempt
                 return result
@@ -614,10 +664,16 @@ class RetryWithToleranceOperator:
         context.error = error
         with self._lock:
             self.total_failures += 1
+        tolerated = (stage in TOLERABLE_STAGES or isinstance(error, RetriableError)) and (
+            self.within_tolerance_limits())
+        if metrics is not None:
+            if tolerated:
+                metrics.record_skipped()
+            metrics.record_error()
         self.report(context)
         if stage not in TOLERABLE_STAGES and not isinstance(error, RetriableError):
             raise ConnectError("Unhandled exception in error handler") from error
-        if not self.within_tolerance_limits():
+        if not tolerated:
             raise ConnectError("Tolerance exceeded in error handler") from error
         return None
 
@@ -636,8 +692,13 @@ class RetryWithToleranceOperator:
         context.stage = stage
         context.executing_class = executing_class
         context.error = error
+        metrics = self._metrics
+        if metrics is not None:
+            metrics.record_failure()
         future = self.report(context)
         if not self.within_tolerance_limits():
+            if metrics is not None:
+                metrics.record_error()
             raise ConnectError("Tolerance exceeded in error handler") from error
         return future
 

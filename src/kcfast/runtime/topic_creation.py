@@ -213,6 +213,27 @@ def configured_groups(props: Mapping[str, Any]) -> dict[str, TopicCreationGroup]
     return groups
 
 
+def topic_creation_enabled(worker_props: Mapping[str, Any]) -> bool:
+    """The worker's ``topic.creation.enable`` (default true)."""
+    return str(worker_props.get("topic.creation.enable", "true")).strip().lower() != "false"
+
+
+def check_source_config(worker_props: Mapping[str, Any], connector_props: Mapping[str, Any]) -> None:
+    """Read a source connector's topic creation groups as Kafka does when the connector starts.
+
+    Kafka's preflight validation reads only ``topic.creation.groups`` (duplicate groups are an error); the
+    groups' own keys (a missing ``topic.creation.default.replication.factor`` or ``partitions``, a partition
+    count of 0, a bad regular expression) are read when the connector instance is created, so a bad one fails
+    the connector (status FAILED, no tasks) instead of its tasks. Nothing is read when the worker disables topic
+    creation or the configuration has no ``topic.creation.`` key.
+
+    Raises:
+        ConfigError: a required key is missing or a value is invalid (Kafka's ``ConfigException`` text).
+    """
+    if topic_creation_enabled(worker_props):
+        configured_groups(connector_props)
+
+
 # -- admin calls ---------------------------------------------------------------------------------------------
 
 
@@ -291,8 +312,7 @@ class TopicCreation:
         Raises:
             ConfigError: the connector's topic creation keys are invalid.
         """
-        enabled = str(worker_props.get("topic.creation.enable", "true")).strip().lower() != "false"
-        if not enabled or not uses_topic_creation(connector_props):
+        if not topic_creation_enabled(worker_props) or not uses_topic_creation(connector_props):
             return None
         groups = configured_groups(connector_props)
         return cls(groups[DEFAULT_TOPIC_CREATION_GROUP], groups, admin_config, admin_factory, logger)
@@ -354,10 +374,12 @@ __all__ = [
     "DEFAULT_TOPIC_CREATION_GROUP",
     "TopicCreation",
     "TopicCreationGroup",
+    "check_source_config",
     "configured_groups",
     "create_topic",
     "default_group_config_def",
     "enrich_config_def",
     "group_config_def",
+    "topic_creation_enabled",
     "uses_topic_creation",
 ]

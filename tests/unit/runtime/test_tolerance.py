@@ -13,6 +13,7 @@ from kcfast.converters import SimpleHeaderConverter, StringConverter
 from kcfast.data import Schema
 from kcfast.data.headers import ConnectHeaders
 from kcfast.errors import ConnectError, DataError, RetriableError
+from kcfast.metrics import TaskMetrics
 from kcfast.runtime.status import ConnectorTaskId
 from kcfast.runtime.tolerance import (
     DeadLetterQueueReporter,
@@ -400,6 +401,135 @@ def test_exception_class_names_use_kafkas_names_for_kcfast_errors() -> None:
 
 class FakeError(Exception):
     pass
+
+
+# -- task-error-metrics --------------------------------------------------------------------------------------
+
+
+def counted(op: RetryWithToleranceOperator) -> TaskMetrics:
+    """Give ``op`` a fresh TaskMetrics whose wall clock reads 1700000000000."""
+    op.metrics = TaskMetrics(wall_ms=lambda: 1700000000000)
+    return op.metrics  # type: ignore[no-any-return]
+
+
+def error_counts(metrics: TaskMetrics) -> dict[str, int]:
+    return {"failures": metrics.record_failures, "errors": metrics.record_errors,
+            "skipped": metrics.records_skipped, "retries": metrics.retries, "logged": metrics.errors_logged,
+            "dlq_requests": metrics.dlq_produce_requests, "dlq_failures": metrics.dlq_produce_failures}
+
+
+def counts(**nonzero: int) -> dict[str, int]:
+    zero = dict.fromkeys(["failures", "errors", "skipped", "retries", "logged", "dlq_requests", "dlq_failures"], 0)
+    return zero | nonzero
+
+
+def test_metrics_untouched_by_success() -> None:
+    op, _ = operator(tolerance="all")
+    metrics = counted(op)
+    assert op.execute(ProcessingContext(RAW), lambda: 1, Stage.VALUE_CONVERTER, StringConverter) == 1
+    assert error_counts(metrics) == counts() and metrics.last_error_timestamp == 0
+
+
+def test_a_tolerated_failure_is_a_failure_an_error_and_a_skipped_record() -> None:
+    op, _ = operator(tolerance="all")
+    metrics = counted(op)
+    ctx = ProcessingContext(RAW)
+    assert op.execute(ctx, Flaky([DataError("bad json")]), Stage.VALUE_CONVERTER, StringConverter) is None
+    assert error_counts(metrics) == counts(failures=1, errors=1, skipped=1)
+    assert metrics.last_error_timestamp == 1700000000000
+
+
+@pytest.mark.parametrize(("tolerance", "stage", "message"), [
+    ("none", Stage.VALUE_CONVERTER, "Tolerance exceeded in error handler"),
+    ("all", Stage.TASK_POLL, "Unhandled exception in error handler"),
+])
+def test_a_failure_that_fails_the_task_is_not_skipped(tolerance: str, stage: Stage, message: str) -> None:
+    op, _ = operator(tolerance=tolerance)
+    metrics = counted(op)
+    with pytest.raises(ConnectError, match=message):
+        op.execute(ProcessingContext(RAW), Flaky([ValueError("x")]), stage, None)
+    assert error_counts(metrics) == counts(failures=1, errors=1)
+
+
+def test_each_failed_attempt_and_each_retry_is_counted() -> None:
+    op, _ = operator(timeout=60000)
+    metrics = counted(op)
+    action = Flaky([RetriableError("1"), RetriableError("2"), RetriableError("3")], "done")
+    assert op.execute(ProcessingContext(RAW), action, Stage.TRANSFORMATION, None) == "done"
+    assert error_counts(metrics) == counts(failures=3, retries=3), "recovered: no error, nothing skipped"
+
+
+def test_retries_exhausted_count_every_attempt_then_one_error() -> None:
+    op, clock = operator(timeout=1000, tolerance="all")
+    metrics = counted(op)
+    action = Flaky([RetriableError(str(i)) for i in range(50)])
+    assert op.execute(ProcessingContext(RAW), action, Stage.TRANSFORMATION, None) is None
+    assert len(clock.waits) == 3 and action.calls == 4
+    assert error_counts(metrics) == counts(failures=4, retries=3, errors=1, skipped=1)
+
+
+def test_a_non_retriable_failure_during_retries_is_one_more_failure() -> None:
+    op, _ = operator(timeout=60000, tolerance="all")
+    metrics = counted(op)
+    op.execute(ProcessingContext(RAW), Flaky([RetriableError("r"), ValueError("v")]), Stage.TRANSFORMATION, None)
+    assert error_counts(metrics) == counts(failures=2, retries=1, errors=1, skipped=1)
+
+
+def test_retries_cut_short_by_stop_count_no_error() -> None:
+    op, _ = operator(timeout=-1, tolerance="all")
+    metrics = counted(op)
+
+    def stop_while_waiting(seconds: float) -> bool:
+        op.trigger_stop()
+        return True
+
+    op._wait = stop_while_waiting
+    assert op.execute(ProcessingContext(RAW), Flaky([RetriableError("r")] * 9), Stage.TRANSFORMATION, None) is None
+    assert error_counts(metrics) == counts(failures=1, retries=1)
+
+
+def test_execute_failed_counts_a_failure_and_an_error_only_when_not_tolerated() -> None:
+    op, _ = operator(tolerance="all")
+    metrics = counted(op)
+    op.execute_failed(ProcessingContext(RAW), Stage.KAFKA_PRODUCE, None, RuntimeError("send failed"))
+    assert error_counts(metrics) == counts(failures=1)
+    assert metrics.last_error_timestamp == 1700000000000
+    strict, _ = operator()
+    strict_metrics = counted(strict)
+    with pytest.raises(ConnectError, match="Tolerance exceeded"):
+        strict.execute_failed(ProcessingContext(RAW), Stage.TASK_PUT, None, RuntimeError("put failed"))
+    assert error_counts(strict_metrics) == counts(failures=1, errors=1)
+
+
+def test_reporters_count_logged_errors_and_dead_letter_queue_writes(caplog: pytest.LogCaptureFixture) -> None:
+    reporter, producer, _ = dlq(fail=True)
+    log_reporter = LogReporter(TASK, include_messages=False, logger=logging.getLogger("test.errors"))
+    op, _ = operator(tolerance="all", reporters=[log_reporter, reporter])
+    metrics = counted(op)
+    assert log_reporter.metrics is metrics and reporter.metrics is metrics
+    with caplog.at_level(logging.CRITICAL):
+        for _ in range(3):
+            op.execute(ProcessingContext(RAW), Flaky([DataError("bad")]), Stage.VALUE_CONVERTER, StringConverter)
+        assert error_counts(metrics) == counts(failures=3, errors=3, skipped=3, logged=3, dlq_requests=3)
+        producer.flush()  # the broker refuses: every delivery fails
+    assert error_counts(metrics) == counts(failures=3, errors=3, skipped=3, logged=3, dlq_requests=3,
+                                           dlq_failures=3)
+
+
+def test_a_dead_letter_queue_report_without_consumed_bytes_is_a_failed_request() -> None:
+    reporter, producer, _ = dlq()
+    reporter.metrics = metrics = TaskMetrics()
+    assert reporter.report(failed_context(object())) is None and producer.produced == []
+    assert (metrics.dlq_produce_requests, metrics.dlq_produce_failures) == (1, 1)
+
+
+def test_setting_the_operator_metrics_gives_them_to_its_reporters() -> None:
+    logged = build_reporters(TASK, {"errors.log.enable": "true"}, sink=True)
+    op = RetryWithToleranceOperator.from_config({"errors.tolerance": "all"}, logged)
+    assert op.metrics is None and logged[0].metrics is None
+    metrics = TaskMetrics()
+    op.metrics = metrics
+    assert logged[0].metrics is metrics
 
 
 # -- the errant record reporter ------------------------------------------------------------------------------
