@@ -1,7 +1,11 @@
 """The offsets REST API of a connector (KIP-875): read, alter and reset source and sink offsets.
 
-Source offsets live in the worker's offset store; sink offsets are the consumer group ``connect-<name>``
-(or ``consumer.override.group.id``). The herder checks the STOPPED precondition before calling here.
+Source offsets live in the connector's offset store (:mod:`kcfast.storage.connector_offset_store`): the worker's
+store, combined in distributed mode with the connector's own ``offsets.storage.topic`` if it sets one. Reads
+list the partitions found in either topic (the connector topic's value wins); alterations and resets write to
+the connector topic and copy to the worker topic, tombstones reaching the worker topic first. Sink offsets are
+the consumer group ``connect-<name>`` (or ``consumer.override.group.id``). The herder checks the STOPPED
+precondition before calling here.
 """
 
 from __future__ import annotations
@@ -90,6 +94,8 @@ def parse_sink_offsets(entries: list[dict[str, Any]]) -> dict[tuple[str, int], i
 
 
 def read_source_offsets(store: Any, connector: str) -> dict[str, Any]:
+    """``{"offsets": [{"partition": {...}, "offset": {...}}, ...]}`` of a source connector, from its started
+    offset store (the store the worker built for it; every partition with a non-null offset)."""
     from kcfast.storage.offsets import connector_offsets
 
     return {"offsets": [{"partition": p, "offset": o} for p, o in connector_offsets(store, connector)]}
@@ -107,6 +113,14 @@ def read_sink_offsets(admin: Any, connector: str, props: dict[str, str]) -> dict
 
 def modify_source_offsets(store: Any, connector_obj: Any, connector: str, props: dict[str, str],
                           body: dict[str, Any] | None, timeout: float = 90.0) -> str:
+    """Alter (``body``) or reset (``None``: tombstones for every known partition) a stopped source connector's
+    offsets in its started offset store; returns the success message.
+
+    Raises:
+        BadRequestError: a partition is missing.
+        DataError: a partition or offset is not a map of strings to primitives.
+        ConnectError: the connector's ``alter_offsets`` failed, or the write failed or timed out.
+    """
     from kcfast.storage.offsets import connector_offsets, serialize_offset_key, serialize_offset_value
 
     if body is None:
@@ -131,7 +145,15 @@ def modify_source_offsets(store: Any, connector_obj: Any, connector: str, props:
         raise ConnectError(f"Failed to alter offsets for connector {connector}: {exc}") from exc
     values = {serialize_offset_key(connector, p): serialize_offset_value(o) for p, o in pairs}
     if values:
-        store.set(values).result(timeout)
+        try:
+            store.set(values).result(timeout)
+        except TimeoutError as exc:
+            raise ConnectError(
+                f"Timed out while attempting to modify offsets for source connector {connector}") from exc
+        except ConnectError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise ConnectError(f"Failed to modify offsets for source connector {connector}") from exc
     verb = "reset" if body is None else "altered"
     return (_RESET if body is None else _ALTERED) if handled else _framework_message(verb)
 

@@ -52,8 +52,11 @@ class KafkaOffsetBackingStore(OffsetBackingStore):
         replication_factor: replication factor when creating the topic (-1: the broker's default).
         topic_settings: other topic configs when creating it (``offset.storage.*``).
         client_id: client id of the store's producer, consumer and admin client.
-        exactly_once: read only committed records (``exactly.once.source.support=enabled``).
+        exactly_once: read only committed records (``exactly.once.source.support=enabled``, and by default
+            for a connector's own topic).
         log_factory: builds the log from the record callback instead of a :class:`KafkaBasedLog` (tests).
+        config_key: the setting that names the topic, for error messages (``offsets.storage.topic`` for a
+            connector's own topic).
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class KafkaOffsetBackingStore(OffsetBackingStore):
         client_id: str = "connect-offsets",
         exactly_once: bool = False,
         log_factory: LogFactory | None = None,
+        config_key: str = "offset.storage.topic",
     ) -> None:
         if not topic or not topic.strip():
             raise ConfigError("Offset storage topic must be specified")
@@ -81,7 +85,7 @@ class KafkaOffsetBackingStore(OffsetBackingStore):
                 partitions,
                 replication_factor,
                 dict(topic_settings or {}),
-                "offset.storage.topic",
+                config_key,
                 "source connector offsets",
             )
             consumer = {"isolation.level": "read_committed"} if exactly_once else None
@@ -90,18 +94,38 @@ class KafkaOffsetBackingStore(OffsetBackingStore):
             )
 
     @classmethod
-    def from_worker_config(cls, config: WorkerConfig, topic: str | None = None) -> KafkaOffsetBackingStore:
-        """The worker's offsets store (``offset.storage.*``), or one on a connector's own ``topic``."""
+    def from_worker_config(
+        cls,
+        config: WorkerConfig,
+        topic: str | None = None,
+        client_config: Mapping[str, Any] | None = None,
+    ) -> KafkaOffsetBackingStore:
+        """The worker's offsets store (``offset.storage.*``), or one on a connector's own ``topic``.
+
+        A connector's topic is created, when missing, with the worker's ``offset.storage.partitions``,
+        ``offset.storage.replication.factor`` and other ``offset.storage.*`` topic settings, compacted, as
+        Kafka does; its consumer reads only committed records (Kafka's default for a connector's offsets
+        consumer) and its client id is ``<group.id>[-<client.id>]-offsets-<topic>``.
+
+        Args:
+            config: the distributed worker's configuration.
+            topic: a connector's ``offsets.storage.topic``; ``None`` for the worker's own topic.
+            client_config: how to reach the cluster holding ``topic`` (default: the worker's settings).
+        """
         originals = config.originals()
         base = client_id_base(config.get_string("group.id"), config.get_string("client.id"))
+        worker_topic = str(config.get_string("offset.storage.topic"))
+        own = topic is not None
+        exactly_once = str(config.get_string("exactly.once.source.support")).lower() == "enabled"
         return cls(
-            topic if topic is not None else str(config.get_string("offset.storage.topic")),
-            internal_client_config(originals),
+            topic if own else worker_topic,
+            dict(client_config) if client_config is not None else internal_client_config(originals),
             partitions=int(config.get_int("offset.storage.partitions") or 25),
             replication_factor=int(config.get_short("offset.storage.replication.factor") or 3),
             topic_settings=internal_topic_settings(originals, "offset.storage."),
-            client_id=base + "offsets",
-            exactly_once=str(config.get_string("exactly.once.source.support")).lower() == "enabled",
+            client_id=base + (f"offsets-{topic}" if own else "offsets"),
+            exactly_once=exactly_once or own,
+            config_key="offsets.storage.topic" if own else "offset.storage.topic",
         )
 
     def start(self) -> None:
