@@ -54,9 +54,10 @@ def wait_states(worker: StandaloneProcess, name: str, connector: str, tasks: lis
     return worker.http.get(f"/connectors/{name}/status")[1]  # type: ignore[no-any-return]
 
 
-def create(worker: StandaloneProcess, name: str, config: dict[str, str]) -> None:
+def create(worker: StandaloneProcess, name: str, config: dict[str, str], expect: int = 201) -> Any:
     status, body = worker.http.request("POST", "/connectors", {"name": name, "config": config})
-    assert status == 201, body
+    assert status == expect, body
+    return body
 
 
 class Canary:
@@ -300,7 +301,8 @@ def test_unknown_connector_names(worker: StandaloneProcess, canary: Canary) -> N
 def test_connector_failing_in_start(
     worker: StandaloneProcess, canary: Canary, workdir: Path, name: str
 ) -> None:
-    create(worker, name, monitorable_source(workdir, name, canary.topic, fail="connector.start"))
+    body = create(worker, name, monitorable_source(workdir, name, canary.topic, fail="connector.start"), 500)
+    assert body == {"error_code": 500, "message": f"Failed to transition connector {name} to state STARTED"}
     status = wait_states(worker, name, "FAILED", [])
     assert "connector failed in connector.start as configured" in status["connector"]["trace"]
     assert status["connector"]["worker_id"] == f"127.0.0.1:{worker.port}"

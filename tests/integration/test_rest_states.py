@@ -62,11 +62,11 @@ class Connector:
             **overrides,
         }
 
-    def create(self, config: dict[str, str], **extra: Any) -> dict[str, Any]:
+    def create(self, config: dict[str, str], expect: int = 201, **extra: Any) -> dict[str, Any]:
         status, body = self.worker.http.request(
             "POST", "/connectors", {"name": self.name, "config": config, **extra}
         )
-        assert status == 201, body
+        assert status == expect, body
         return body  # type: ignore[no-any-return]
 
     def request(self, method: str, path: str = "") -> tuple[int, Any]:
@@ -285,13 +285,18 @@ def test_restart_of_a_running_connector(connector: Connector) -> None:
 
 def test_restart_of_a_failed_connector(connector: Connector) -> None:
     connector.broken.touch()
-    connector.create(connector.source_config(connector.name, fail="connector.start"))
+    # As Kafka's standalone herder: the connector is stored and FAILED, and the create answers the failure.
+    body = connector.create(connector.source_config(connector.name, fail="connector.start"), expect=500)
+    assert body == {"error_code": 500,
+                    "message": f"Failed to transition connector {connector.name} to state STARTED"}
     connector.wait("FAILED", [])
     _, status = connector.request("GET", "/status")
     assert "connector failed in connector.start as configured" in status["connector"]["trace"]
+    assert connector.request("GET", "/config")[0] == 200
 
-    # Still broken: a plain restart fails again.
-    assert connector.request("POST", "/restart") == (204, None)
+    # Still broken: a plain restart fails again, and says so.
+    assert connector.request("POST", "/restart") == (500, {
+        "error_code": 500, "message": f"Failed to transition connector {connector.name} to state STARTED"})
     connector.wait("FAILED", [])
     connector.broken.unlink()
     status, body = connector.request("POST", "/restart?onlyFailed=true&includeTasks=true")
@@ -350,7 +355,7 @@ def test_restart_of_failed_tasks(connector: Connector) -> None:
 
 def test_failed_connector_can_be_stopped_resumed_and_deleted(connector: Connector) -> None:
     connector.broken.touch()
-    connector.create(connector.source_config(connector.name, fail="connector.start"))
+    connector.create(connector.source_config(connector.name, fail="connector.start"), expect=500)
     connector.wait("FAILED", [])
     assert connector.request("PUT", "/stop") == (204, None)
     connector.wait("STOPPED", [])

@@ -341,8 +341,6 @@ def test_create_with_bad_topic_creation_settings_fails_the_connector(worker: Sta
     assert worker.http.request("DELETE", f"/connectors/{name}")[0] == 204
 
 
-@pytest.mark.xfail(reason="the standalone herder answers 201 when the connector it creates fails to start; "
-                          "Kafka's StandaloneHerder answers 500 with the failure", strict=True)
 def test_standalone_create_answers_the_start_failure(worker: StandaloneProcess) -> None:
     name, status, body = create_bad_topic_creation(worker)
     worker.http.request("DELETE", f"/connectors/{name}")

@@ -164,9 +164,10 @@ class StandaloneHerder(Herder):
 
     # -- internals run inside requests ---------------------------------------------------------------------
 
-    async def _start_connector(self, connector: str) -> None:
+    async def _start_connector(self, connector: str) -> BaseException | None:
+        """Start the connector instance; returns its failure (already reported as FAILED), or ``None``."""
         state = self.snapshot()
-        await self.run_blocking(
+        return await self.run_blocking(
             "starting the connector",
             self.worker.start_connector,
             connector,
@@ -247,7 +248,9 @@ class StandaloneHerder(Herder):
             await self.run_blocking("stopping the connector", self.worker.stop_and_await_connector, connector)
         with self.stage(f"writing a config for connector {connector}"):
             self.config_store.put_connector_config(connector, config, target_state)
-        await self._start_connector(connector)
+        error = await self._start_connector(connector)
+        if error is not None:  # Kafka's standalone herder answers the create or update with the failure (500)
+            raise error
         await self._update_connector_tasks(connector)
         return created, self._info(connector)
 
@@ -345,7 +348,9 @@ class StandaloneHerder(Herder):
             if not self.config_store.contains(connector):
                 raise NotFoundError(f"Connector {connector} not found")
             await self.run_blocking("stopping the connector", self.worker.stop_and_await_connector, connector)
-            await self._start_connector(connector)
+            error = await self._start_connector(connector)
+            if error is not None:
+                raise error
             started = self.snapshot().target_state(connector) is TargetState.STARTED
             if started and connector in self.worker.connector_names():
                 await self._update_connector_tasks(connector)

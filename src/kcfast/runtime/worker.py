@@ -21,7 +21,9 @@ from kcfast.runtime.status import (
     TargetState,
     TaskStatusListener,
 )
+from kcfast.runtime.topic_creation import check_source_config
 from kcfast.runtime.worker_task import WorkerTask
+from kcfast.storage.connector_offset_store import SourceOffsetStores
 from kcfast.storage.offsets import OffsetStorageReaderImpl, OffsetStorageWriter
 
 log = logging.getLogger(__name__)
@@ -75,14 +77,18 @@ class WorkerConnector:
         self.failed = False
         self._initialized = False
 
-    def transition_to(self, target: TargetState) -> None:
+    def transition_to(self, target: TargetState) -> ConnectError | None:
+        """Move the instance to ``target``; returns the error the herder answers with when that fails (Kafka's
+        ``Failed to transition connector c to state STARTED``), after reporting the failure to the listener."""
         with self.lock, LoggingContext.for_connector(self.name):
             if self.failed and target is not TargetState.STOPPED:
                 log.warning("[%s] Connector is in a failed state; ignoring the transition to %s", self.name,
                             target.value)
-                return
+                return ConnectError(
+                    f"WorkerConnector{{id={self.name}}} Cannot transition connector to {target.value} since it has "
+                    "failed")
             if target is self.state and not self.failed:
-                return
+                return None
             try:
                 if target is TargetState.STARTED:
                     first = self.state is None
@@ -94,9 +100,13 @@ class WorkerConnector:
                     self.state = target
                     self.failed = False
                     (self.listener.on_pause if target is TargetState.PAUSED else self.listener.on_stop)(self.name)
-            except Exception as exc:  # noqa: BLE001 - reported as FAILED, never raised to the herder
+            except Exception as exc:  # noqa: BLE001 - reported as FAILED; the herder decides what to answer
                 log.error("[%s] Error while starting connector", self.name, exc_info=exc)
                 self.fail(exc)
+                error = ConnectError(f"Failed to transition connector {self.name} to state {target.value}")
+                error.__cause__ = exc
+                return error
+            return None
 
     def fail(self, exc: BaseException) -> None:
         self.failed = True
@@ -137,6 +147,8 @@ class Worker:
         self.config = config
         self.plugins = plugins
         self.offset_store = offset_store
+        # Source offset stores per connector and task: the worker's, plus a connector's own offsets topic.
+        self.source_offsets = SourceOffsetStores(config, offset_store)
         self.kafka_cluster_id = kafka_cluster_id
         self.props: dict[str, str] = dict(config.originals() if hasattr(config, "originals") else config)
         self._connectors: dict[str, WorkerConnector] = {}
@@ -170,6 +182,7 @@ class Worker:
         self.stop_and_await_tasks(ids)
         for name in list(self.connector_names()):
             self.stop_and_await_connector(name)
+        self.source_offsets.close_all()
         self.offset_store.stop()
 
     # -- connectors ------------------------------------------------------------------------------------
@@ -182,25 +195,41 @@ class Worker:
         return str(self.plugins.connector_type(cls))
 
     def start_connector(self, name: str, props: dict[str, str], ctx: Any, listener: ConnectorStatusListener,
-                        target_state: TargetState) -> None:
+                        target_state: TargetState) -> BaseException | None:
+        """Create the connector and move it to ``target_state``.
+
+        Returns:
+            ``None``, or the failure (already reported to ``listener``): the error creating the instance, or
+            the failed transition's :class:`ConnectError` (Kafka's standalone herder answers with it).
+        """
         with self._lock:
             if name in self._connectors:
                 raise ConnectError(f"Connector with name {name} already exists")
         try:
             cls = self.plugins.connector_class(props["connector.class"])
             connector = cls()
+            if self.plugins.connector_type(cls) == "source":  # bad topic.creation.* fail the connector
+                check_source_config(self.props, props)
         except Exception as exc:  # noqa: BLE001
             log.error("[%s] Failed to create connector", name, exc_info=exc)
             self.metrics.record_connector_startup(False)
             listener.on_failure(name, exc)
-            return
+            return exc
         if self.plugins.connector_type(cls) == "source":
-            ctx = SourceConnectorContextImpl(ctx, OffsetStorageReaderImpl(self.offset_store, name))
+            try:
+                store = self.source_offsets.open(name, name, props)
+            except Exception as exc:  # noqa: BLE001 - its own offsets topic cannot be used: the connector fails
+                log.error("[%s] Failed to start the connector's offset store", name, exc_info=exc)
+                self.metrics.record_connector_startup(False)
+                listener.on_failure(name, exc)
+                return exc
+            ctx = SourceConnectorContextImpl(ctx, OffsetStorageReaderImpl(store, name))
         wc = WorkerConnector(name, connector, dict(props), ctx, listener)
         with self._lock:
             self._connectors[name] = wc
-        wc.transition_to(target_state)
+        error = wc.transition_to(target_state)
         self.metrics.record_connector_startup(not wc.failed)
+        return error
 
     def is_running(self, name: str) -> bool:
         wc = self._connectors.get(name)
@@ -245,11 +274,14 @@ class Worker:
         if wc is None:
             return
         done = threading.Event()
+        store = self.source_offsets.held(name)
 
         def run() -> None:
             try:
                 wc.shutdown()
             finally:
+                if store is not None:
+                    self.source_offsets.close(name, store)
                 done.set()
 
         threading.Thread(target=run, name=f"connector-stop-{name}", daemon=True).start()
@@ -287,7 +319,8 @@ class Worker:
 
         if self.connector_type(props) == "sink":
             return offsets_api.read_sink_offsets(self._admin(), name, props)
-        return offsets_api.read_source_offsets(self.offset_store, name)
+        with self.source_offsets.opened(name, props) as store:
+            return offsets_api.read_source_offsets(store, name)
 
     def modify_connector_offsets(self, name: str, props: dict[str, str], body: dict[str, Any] | None) -> str:
         """Alter (``body``) or reset (``None``) the offsets of a stopped connector; returns the message."""
@@ -296,7 +329,8 @@ class Worker:
         connector = self.plugins.connector_class(props["connector.class"])()
         if self.connector_type(props) == "sink":
             return offsets_api.modify_sink_offsets(self._admin(), connector, name, props, body)
-        return offsets_api.modify_source_offsets(self.offset_store, connector, name, props, body)
+        with self.source_offsets.opened(name, props) as store:
+            return offsets_api.modify_source_offsets(store, connector, name, props, body)
 
     def connector(self, name: str) -> Any:
         wc = self._connectors.get(name)
@@ -358,6 +392,7 @@ class Worker:
             listener.on_failure(task_id, exc)
             return False
         worker_task.metrics = TaskMetrics(window_s=self._metrics_window, samples=self._metrics_samples)
+        worker_task.errors.metrics = worker_task.metrics  # task-error-metrics, counted by the operator
         with self._lock:
             self._tasks[task_id] = worker_task
         worker_task.start_thread()
@@ -407,9 +442,13 @@ class Worker:
                                             errant_reporter=uses_errant_record_reporter(connector_props), **common)
             if self.topic_listener is not None:
                 connector = task_id.connector
+                from operator import attrgetter
+
+                topic_of = attrgetter("original_topic")
 
                 def on_records(records: list[Any]) -> None:
-                    for t in {r.original_topic for r in records}:
+                    # Called once per batch: the set is built at C level (map + attrgetter).
+                    for t in set(map(topic_of, records)):
                         self.note_topic(connector, t)
 
                 wt.on_topic = on_records  # type: ignore[attr-defined]
@@ -421,23 +460,30 @@ class Worker:
                 "client.id": f"connector-producer-{task_id}",
                 "acks": "all",
                 "linger.ms": 5,
+                # The Java producer's default buffer.memory (32 MB): without it librdkafka queues up to 1 GB.
+                "buffer.memory": 33554432,
                 "partitioner": "murmur2_random",
             })
             from kcfast.runtime.topic_creation import TopicCreation
 
-            reader = OffsetStorageReaderImpl(self.offset_store, task_id.connector)
-            writer = OffsetStorageWriter(self.offset_store, task_id.connector)
-            errors = RetryWithToleranceOperator.from_config(connector_props,
-                                                            build_reporters(task_id, connector_props, sink=False))
-            topic_creation = TopicCreation.from_config(
-                self.props, connector_props,
-                admin_config=self._client_config("admin", connector_props, {
-                    "client.id": f"connector-adminclient-{task_id}",
-                }),
-            )
-            wt = WorkerSourceTask(producer_config=producer_conf, key_converter=kc, value_converter=vc,
-                                  header_converter=hc, offset_reader=reader, offset_writer=writer,
-                                  transforms=chain, errors=errors, topic_creation=topic_creation, **common)
+            store = self.source_offsets.open(task_id, task_id.connector, connector_props)
+            try:
+                reader = OffsetStorageReaderImpl(store, task_id.connector)
+                writer = OffsetStorageWriter(store, task_id.connector)
+                errors = RetryWithToleranceOperator.from_config(connector_props,
+                                                                build_reporters(task_id, connector_props, sink=False))
+                topic_creation = TopicCreation.from_config(
+                    self.props, connector_props,
+                    admin_config=self._client_config("admin", connector_props, {
+                        "client.id": f"connector-adminclient-{task_id}",
+                    }),
+                )
+                wt = WorkerSourceTask(producer_config=producer_conf, key_converter=kc, value_converter=vc,
+                                      header_converter=hc, offset_reader=reader, offset_writer=writer,
+                                      transforms=chain, errors=errors, topic_creation=topic_creation, **common)
+            except BaseException:
+                self.source_offsets.close(task_id)
+                raise
             if self.topic_listener is not None:
                 name = task_id.connector
 
@@ -465,3 +511,5 @@ class Worker:
             if not wt.await_stop(max(0.0, deadline - time.monotonic())):
                 log.error("Graceful stop of task %s failed.", wt.id)
                 wt.cancel()
+        for wt in tasks:
+            self.source_offsets.close(wt.id)
