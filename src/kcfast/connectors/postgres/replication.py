@@ -75,6 +75,10 @@ def ensure_publication(cursor: Any, config: PostgresSourceConfig, tables: list[T
     except ConnectError:
         raise
     except Exception as exc:
+        if getattr(exc, "pgcode", None) == "23505" and row is None:  # unique_violation
+            # Another task or connector created it between the check and the CREATE: use theirs.
+            log.info("Publication '%s' was created concurrently; using it", name)
+            return
         raise ConnectError(f"Cannot create or update publication '{name}': {str(exc).strip()}") from exc
 
 
