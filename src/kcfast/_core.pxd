@@ -304,3 +304,115 @@ cdef class PgoutputDecoder:
     cdef int _change(self, bytes payload, const unsigned char* p, Py_ssize_t n, object lsn,
                      list records) except -1
     cdef int _truncate(self, const unsigned char* p, Py_ssize_t n, object lsn, list records) except -1
+
+
+# ---------------------------------------------------------------------------------------------- transforms
+# The transformation fast path (_core/transforms.pyx). A plan is a list of _TransformStage; every op and
+# predicate keeps the Python callable it stands for in `fallback`, called for the records it does not cover.
+
+cdef class _TransformOp:
+    cdef object fallback            # the transformation's apply
+
+    cdef int begin(self) except -1  # called once before each batch
+    cdef object fast(self, object record)   # the result, or _TX_FALLBACK for a record not covered
+    cdef object apply(self, object record)  # fast(), else fallback(): raises the transformation's error
+
+
+@cython.final
+cdef class _FilterOp(_TransformOp):
+    pass
+
+
+@cython.final
+cdef class _RegexRouterOp(_TransformOp):
+    cdef object pattern
+    cdef object replacement
+    cdef object replace_first
+    cdef object log
+    cdef bint debug                 # the logger logs DEBUG: the transformation runs itself, for its logs
+    cdef dict topics                # topic -> new topic, or None when it does not match
+
+
+@cython.final
+cdef class _TimestampRouterOp(_TransformOp):
+    cdef str topic_format
+    cdef object format              # SimpleDateFormat.format
+    cdef object period              # ms within which every instant formats the same
+    cdef dict buckets               # timestamp // period -> (formatted, {topic: new topic})
+
+
+@cython.final
+cdef class _InsertFieldOp(_TransformOp):
+    cdef bint key_side
+    cdef object topic
+    cdef object partition
+    cdef object offset
+    cdef object timestamp
+    cdef object static
+    cdef object static_value
+
+
+@cython.final
+cdef class _ReplaceFieldOp(_TransformOp):
+    cdef bint key_side
+    cdef frozenset drop             # `exclude`
+    cdef frozenset keep             # `include`: empty keeps every field
+    cdef dict renames
+
+
+@cython.final
+cdef class _ExtractFieldOp(_TransformOp):
+    cdef bint key_side
+    cdef tuple steps                # the path to the field, at least one step
+
+
+@cython.final
+cdef class _HoistFieldOp(_TransformOp):
+    cdef bint key_side
+    cdef object field
+
+
+@cython.final
+cdef class _ValueToKeyOp(_TransformOp):
+    cdef tuple fields
+
+
+@cython.final
+cdef class _InsertHeaderOp(_TransformOp):
+    cdef object header
+
+
+@cython.final
+cdef class _DropHeadersOp(_TransformOp):
+    cdef frozenset names
+    cdef object headers_class
+
+
+
+cdef class _TransformPredicate:
+    cdef object fallback            # the predicate's test
+
+    cdef bint test(self, object record) except -1
+
+
+@cython.final
+cdef class _TopicNameMatchesPredicate(_TransformPredicate):
+    cdef object pattern
+    cdef dict topics                # topic -> whether it matches
+
+
+@cython.final
+cdef class _RecordIsTombstonePredicate(_TransformPredicate):
+    pass
+
+
+@cython.final
+cdef class _HasHeaderKeyPredicate(_TransformPredicate):
+    cdef object name
+
+
+@cython.final
+cdef class _TransformStage:
+    cdef _TransformPredicate predicate  # None: always applies
+    cdef bint negate
+    cdef _TransformOp op

@@ -307,3 +307,15 @@ class PgoutputDecoder:
         self, read_message: Callable[[], _ReplicationMessage | None], max_records: int, max_messages: int, now_us: int
     ) -> list[SourceRecord]: ...
     def decode(self, messages: Iterable[_ReplicationMessage], now_us: int) -> list[SourceRecord]: ...
+
+# -- transformation chains over a batch (_core/transforms.pyx; twin: kcfast._core_py_transforms) --------------
+
+def compile_transform_plan(specs: Sequence[Sequence[Any]]) -> list[Any]:
+    """The plan of a transformation chain (from ``kcfast.runtime.transforms.stage_specs``), for
+    :func:`transform_batch`."""
+
+def transform_batch(
+    records: list[Any], plan: list[Any]
+) -> tuple[list[Any], list[tuple[int, int, Any, Exception]]]:
+    """``(results, failures)``: one result per record (None: dropped or failed), and ``(position, stage,
+    record, error)`` for each record a stage raised on."""

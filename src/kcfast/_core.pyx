@@ -62,6 +62,7 @@ include "_core/collaborators.pxi"
 include "_core/json.pyx"
 include "_core/convert.pyx"
 include "_core/pgoutput.pyx"
+include "_core/transforms.pyx"
 
 __all__ = [
     "CommittableOffsets",
@@ -75,7 +76,9 @@ __all__ = [
     "SubmittedRecord",
     "SubmittedRecords",
     "TimestampType",
+    "compile_transform_plan",
     "encode_source_records",
     "produce_batch",
     "sink_records_from_messages",
+    "transform_batch",
 ]

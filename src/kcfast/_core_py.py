@@ -28,6 +28,7 @@ from kcfast._core_common import (
     produce_error,
     timestamp_of,
 )
+from kcfast._core_py_transforms import compile_transform_plan, transform_batch
 from kcfast.errors import DataError
 
 _NO_TIMESTAMP_TYPE = TimestampType.NO_TIMESTAMP_TYPE
@@ -1399,6 +1400,8 @@ class PgoutputDecoder:
 
 
 __all__ = [
+    "compile_transform_plan",
+    "transform_batch",
     "encode_source_records",
     "produce_batch",
     "sink_records_from_messages",
