@@ -268,6 +268,104 @@ cdef class _Encoder:
         return entry
 
 
+# ----------------------------------------------------------------------------------- consumed messages
+
+# confluent-kafka's Message is a C type whose accessors are all that Python sees; each call costs about as
+# much as converting a small value, and timestamp() allocates a tuple. Its instance layout (confluent_kafka.h)
+# is read directly instead, but only for a type whose layout was verified at run time (_verify_layout): a
+# Message built with known fields must show them at these offsets, so a release that moves a field turns
+# the direct reads off rather than misreading. A NULL topic, key or value still goes through the accessor,
+# as do headers still held by librdkafka (c_headers).
+from libc.stdint cimport int32_t
+
+cdef extern from *:
+    """
+    typedef struct {
+        PyObject_HEAD
+        PyObject *topic;
+        PyObject *value;
+        PyObject *key;
+        PyObject *headers;
+        void *c_headers;
+        PyObject *error;
+        int32_t partition;
+        int64_t offset;
+        int32_t leader_epoch;
+        int64_t timestamp;
+        int tstype;
+    } kcfast_KafkaMessage;
+    """
+    ctypedef struct kcfast_KafkaMessage:
+        PyObject* topic
+        PyObject* value
+        PyObject* key
+        PyObject* headers
+        void* c_headers
+        PyObject* error
+        int32_t partition
+        int64_t offset
+        int64_t timestamp
+        int tstype
+
+cdef type _direct_message_type = None     # the Message type whose layout was verified
+cdef set _accessor_message_types = set()  # types checked and found not to match
+
+
+cdef bint _verify_layout(type cls) except -1:
+    # Whether instances of `cls` can be read through kcfast_KafkaMessage: only confluent-kafka's own Message
+    # class, whose constructor stores the fields it is given.
+    if getattr(cls, "__module__", None) != "confluent_kafka.cimpl" or getattr(cls, "__name__", None) != "Message":
+        return False
+    if (<PyTypeObject*>cls).tp_basicsize < <Py_ssize_t>sizeof(kcfast_KafkaMessage):
+        return False
+    import sys
+    module = sys.modules.get(cls.__module__)
+    error_type = getattr(module, "KafkaError", None)
+    if error_type is None:
+        return False
+    cdef kcfast_KafkaMessage* p
+    try:
+        topic = "kcfast-layout-probe"
+        key = b"probe-key"
+        value = b"probe-value"
+        headers = [("probe", b"1")]
+        error = error_type(1, "probe")
+        full = cls(topic=topic, partition=123457, offset=1234567890123, key=key, value=value, headers=headers,
+                   error=error, timestamp=(2, 987654321098))
+        empty = cls(topic=topic, partition=3, offset=7, timestamp=(1, 11))
+    except Exception:
+        return False
+    p = <kcfast_KafkaMessage*>full
+    if not (p.topic == <PyObject*>topic and p.key == <PyObject*>key and p.value == <PyObject*>value
+            and p.headers == <PyObject*>headers and p.error == <PyObject*>error and p.c_headers == NULL
+            and p.partition == 123457 and p.offset == 1234567890123 and p.timestamp == 987654321098
+            and p.tstype == 2):
+        return False
+    p = <kcfast_KafkaMessage*>empty
+    if not (p.topic == <PyObject*>topic and p.key == NULL and p.value == NULL and p.headers == NULL
+            and p.error == NULL and p.c_headers == NULL and p.partition == 3 and p.offset == 7
+            and p.timestamp == 11 and p.tstype == 1):
+        return False
+    # The accessors agree (they are what every other path uses).
+    return (full.topic() is topic and full.key() is key and full.value() is value and full.headers() is headers
+            and full.error() is error and full.partition() == 123457 and full.offset() == 1234567890123
+            and full.timestamp() == (2, 987654321098) and empty.key() is None and empty.error() is None)
+
+
+cdef inline bint _direct_message(object msg) except -1:
+    global _direct_message_type
+    cdef type cls = type(msg)
+    if cls is _direct_message_type:
+        return True
+    if _direct_message_type is not None or cls in _accessor_message_types:
+        return False
+    if _verify_layout(cls):
+        _direct_message_type = cls
+        return True
+    _accessor_message_types.add(cls)
+    return False
+
+
 # ------------------------------------------------------------------------------------------- the batches
 
 
@@ -294,25 +392,49 @@ def sink_records_from_messages(messages, key_converter, value_converter, header_
     cdef tuple ts
     cdef long ts_type
     cdef long long stamp
+    cdef kcfast_KafkaMessage* mp
     for msg in messages:
         index += 1
-        err = msg.error()
-        if err is not None:
-            if err.code() == PARTITION_EOF:
-                continue
-            raise consume_error(index, msg, err)
-        topic = msg.topic()
+        if _direct_message(msg):
+            mp = <kcfast_KafkaMessage*>msg
+            if mp.error != NULL and mp.error != <PyObject*>None:
+                err = <object>mp.error
+                if err.code() == PARTITION_EOF:
+                    continue
+                raise consume_error(index, msg, err)
+            topic = <object>mp.topic if mp.topic != NULL else msg.topic()
+            partition = mp.partition if mp.partition != -1 else None
+            offset = mp.offset if mp.offset >= 0 else None
+            ts_type = mp.tstype
+            stamp = mp.timestamp
+            raw_key = <object>mp.key if mp.key != NULL else msg.key()
+            raw_value = <object>mp.value if mp.value != NULL else msg.value()
+            if mp.headers != NULL:
+                raw_headers = <object>mp.headers
+            elif mp.c_headers != NULL:
+                raw_headers = msg.headers()
+            else:
+                raw_headers = None
+        else:
+            err = msg.error()
+            if err is not None:
+                if err.code() == PARTITION_EOF:
+                    continue
+                raise consume_error(index, msg, err)
+            topic = msg.topic()
+            partition = msg.partition()
+            offset = msg.offset()
+            ts = msg.timestamp()
+            ts_type = ts[0]
+            stamp = ts[1]
+            raw_key = msg.key()
+            raw_value = msg.value()
+            raw_headers = msg.headers()
         # One str object per topic in the batch instead of one per record.
         if topic == last_topic:
             topic = last_topic
         else:
             last_topic = topic
-        partition = msg.partition()
-        offset = msg.offset()
-        ts = msg.timestamp()
-        raw_key = msg.key()
-        raw_value = msg.value()
-        raw_headers = msg.headers()
         try:
             keys.decode(topic, raw_key)
         except Exception as exc:
@@ -334,9 +456,7 @@ def sink_records_from_messages(messages, key_converter, value_converter, header_
         rec.key = keys.value_out
         rec.value_schema = values.schema_out
         rec.value = values.value_out
-        ts_type = ts[0]
-        stamp = ts[1]
-        rec.timestamp = None if ts_type == 0 or stamp < 0 else ts[1]
+        rec.timestamp = None if ts_type == 0 or stamp < 0 else stamp
         rec.timestamp_type = _TIMESTAMP_TYPES[ts_type] if 0 <= ts_type < 3 else _NO_TIMESTAMP_TYPE
         rec.kafka_offset = offset
         rec.original_topic = topic

@@ -442,13 +442,9 @@ class Worker:
                                             errant_reporter=uses_errant_record_reporter(connector_props), **common)
             if self.topic_listener is not None:
                 connector = task_id.connector
-                from operator import attrgetter
-
-                topic_of = attrgetter("original_topic")
 
                 def on_records(records: list[Any]) -> None:
-                    # Called once per batch: the set is built at C level (map + attrgetter).
-                    for t in set(map(topic_of, records)):
+                    for t in {r.original_topic for r in records}:
                         self.note_topic(connector, t)
 
                 wt.on_topic = on_records  # type: ignore[attr-defined]
