@@ -340,13 +340,8 @@ class WorkerSinkTask(WorkerTask):
         if chain is not None and consumed:
             self._current = batch
             try:
-                records = []
-                operator = self.errors
-                original_of = self._original_of
-                for record in consumed:
-                    out, _ = chain.apply_tolerant(record, operator, original_of)
-                    if out is not None:
-                        records.append(out)
+                records = [out for out in chain.apply_batch(consumed, self.errors, self._original_of)
+                           if out is not None]
             finally:
                 self._current = None
             batch.records = records

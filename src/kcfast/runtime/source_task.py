@@ -172,9 +172,7 @@ class WorkerSourceTask(WorkerTask):
             kept: list[Any] = []
             kept_originals: list[Any] = []
             kept_subs: list[Any] = []
-            operator = self.errors
-            for record, sub in zip(records, subs):
-                out, _ = chain.apply_tolerant(record, operator)
+            for record, sub, out in zip(records, subs, chain.apply_batch(records, self.errors)):
                 if out is None:
                     self._drop(record, sub)
                 else:
