@@ -180,6 +180,7 @@ class TaskMetrics:
         self.read = stat()
         self.put_time_ms = stat()
         self.sent = stat()
+        self.lag = stat()  # sink: records between the consumer's position and the partition end, sampled
         self.commit_seq_no = 0
         self.commit_completions = stat()
         self.commit_skips = stat()
@@ -250,6 +251,10 @@ class TaskMetrics:
         now = self._clock()
         self.read.record(records, now)
         self.batch_size.record(records, now)
+
+    def record_lag(self, lag: int) -> None:
+        """The largest number of records between the consumer's position and a partition's end."""
+        self.lag.record(lag)
 
     def record_put(self, records: int, duration_ms: float) -> None:
         """``SinkTask.put`` took ``records`` records (after transforms) in ``duration_ms``."""
@@ -621,6 +626,10 @@ class ConnectCollector(Collector):
                          "records.", labels, tm.put_time_ms.max(now))
             families.add(g, "put-batch-avg-time-ms", "The average time taken by this task to put a batch of sinks "
                          "records.", labels, tm.put_time_ms.avg(now))
+            if tm.lag.count:
+                families.add(g, "sink-record-lag-max", "The maximum lag in terms of number of records that the sink "
+                             "task is behind the consumer's position for any topic partitions.", labels,
+                             tm.lag.max(now))
             families.add(g, "offset-commit-seq-no", "The current sequence number for offset commits.", labels,
                          tm.commit_seq_no)
             families.add(g, "offset-commit-completion-total", "The total number of offset commit completions that "

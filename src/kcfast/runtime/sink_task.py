@@ -37,6 +37,8 @@ from kcfast.runtime.worker_task import WorkerTask
 DEFAULT_BATCH = 2000
 #: How many recent batches keep their consumed messages for records the task reports later.
 RECENT_BATCHES = 4
+#: How often the consumer lag behind ``sink-record-lag-max`` is sampled.
+LAG_SAMPLE_INTERVAL_S = 1.0
 
 
 class _Batch:
@@ -157,6 +159,7 @@ class WorkerSinkTask(WorkerTask):
         self._current: _Batch | None = None
         self.commit_timeout = int(self.worker_config.get("offset.flush.timeout.ms", 5000)) / 1000.0
         self.consumer: Any = None
+        self._lag_due = 0.0
         self._kafka_paused = False
         self._pending: _Batch | None = None
         self._retry_at = 0.0
@@ -282,8 +285,11 @@ class WorkerSinkTask(WorkerTask):
                 return
         else:
             messages = self.consumer.consume(self.batch_size, 0.5)
-            if messages and self.metrics is not None:
-                self.metrics.record_read(len(messages))
+            if self.metrics is not None:
+                if messages:
+                    self.metrics.record_read(len(messages))
+                if time.monotonic() >= self._lag_due:
+                    self._record_lag()
             batch = self._process(messages) if messages else _EMPTY
             if self.stopping and batch is not _EMPTY:
                 # Stopped while converting (retries are cut short then): the batch is not put, its offsets are
@@ -317,6 +323,23 @@ class WorkerSinkTask(WorkerTask):
             self.records_put += len(batch.records)
         if batch.skipped:
             self._advance_past(batch)
+
+    def _record_lag(self) -> None:
+        """Sample ``sink-record-lag-max``: the largest gap between the consumer's position and a partition's end
+        (the high watermark of the last fetch response; both are local reads, no broker round trip)."""
+        self._lag_due = time.monotonic() + LAG_SAMPLE_INTERVAL_S
+        if not self.assignment:
+            return
+        consumer = self.consumer
+        lag = -1
+        for pos in consumer.position([clients.TopicPartition(tp.topic, tp.partition) for tp in self.assignment]):
+            if pos.offset < 0:
+                continue
+            _, high = consumer.get_watermark_offsets(pos, cached=True)
+            if high >= 0:
+                lag = max(lag, high - pos.offset, 0)
+        if lag >= 0:
+            self.metrics.record_lag(lag)
 
     def _advance_past(self, batch: _Batch) -> None:
         """Move offsets past the tolerated failures of ``batch`` where they come after its last record."""

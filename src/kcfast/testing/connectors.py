@@ -69,6 +69,7 @@ MESSAGES_PER_POLL_CONFIG = "messages.per.poll"
 MAX_MESSAGES_CONFIG = "max.messages"
 POLL_INTERVAL_CONFIG = "poll.interval.ms"
 POLL_EVENTS_CONFIG = "poll.events"
+PUT_DELAY_CONFIG = "put.delay.ms"
 #: Set by the connectors in each task config: the task's number.
 TASK_NUMBER_CONFIG = "monitorable.task.number"
 
@@ -207,13 +208,17 @@ SOURCE_CONFIG_DEF = (
     )
 )
 
-SINK_CONFIG_DEF = _common_def(SINK_FAILURE_POINTS).define(
-    RECORDS_FILE_CONFIG,
-    Type.STRING,
-    None,
-    None,
-    Importance.MEDIUM,
-    "File every received record is appended to (topic, partition, offset, value; tab-separated)",
+SINK_CONFIG_DEF = (
+    _common_def(SINK_FAILURE_POINTS)
+    .define(
+        RECORDS_FILE_CONFIG,
+        Type.STRING,
+        None,
+        None,
+        Importance.MEDIUM,
+        "File every received record is appended to (topic, partition, offset, value; tab-separated)",
+    )
+    .define(PUT_DELAY_CONFIG, Type.LONG, 0, None, Importance.LOW, "Milliseconds each non-empty put() takes")
 )
 
 _FILE_LOCK = threading.Lock()
@@ -458,6 +463,7 @@ class MonitorableSinkTask(SinkTask):
     def __init__(self) -> None:
         self._behaviour: _Behaviour | None = None
         self._records_file: str | None = None
+        self._put_delay = 0.0
         self._received = 0
 
     def version(self) -> str:
@@ -469,7 +475,9 @@ class MonitorableSinkTask(SinkTask):
         task = int(props.get(TASK_NUMBER_CONFIG, "0"))
         self._behaviour = _Behaviour(SINK_CONFIG_DEF, props, task)
         self._behaviour.event("start")
-        self._records_file = Config(SINK_CONFIG_DEF, props).get_string(RECORDS_FILE_CONFIG)
+        config = Config(SINK_CONFIG_DEF, props)
+        self._records_file = config.get_string(RECORDS_FILE_CONFIG)
+        self._put_delay = (config.get_long(PUT_DELAY_CONFIG) or 0) / 1000.0
         self._received = 0
         self._behaviour.maybe_block("task.start")
         self._behaviour.maybe_fail("task.start")
@@ -479,6 +487,8 @@ class MonitorableSinkTask(SinkTask):
         assert self._behaviour is not None
         if records:
             self._behaviour.maybe_fail("task.put", self._received)
+            if self._put_delay > 0:
+                time.sleep(self._put_delay)
         _append(
             self._records_file,
             [f"{r.topic}\t{r.kafka_partition}\t{r.kafka_offset}\t{r.value}" for r in records],
