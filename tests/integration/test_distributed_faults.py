@@ -1,9 +1,9 @@
 """Distributed workers coming and going under load: a killed worker's task moves, a joining worker takes its
 share without stopping anything else, and a rolling restart keeps paused connectors paused and offsets going.
 
-Every test runs its own cluster (see ``test_distributed.py`` for the harness). Data is checked end to end with
-the synthetic source's sequence numbers: each task numbers its records 0, 1, 2... and commits ``{"sequence": n}``
-offsets, so a task that resumes elsewhere continues after its last committed offset.
+Every test runs its own cluster (the harness is :mod:`kcfast.testing.distributed`). Data is checked end to end
+with the synthetic source's sequence numbers: each task numbers its records 0, 1, 2... and commits
+``{"sequence": n}`` offsets, so a task that resumes elsewhere continues after its last committed offset.
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_distributed import Cluster, assert_no_gap, committed, read_topic, sequences, synthetic
 
 from kcfast.kafka.clients import create_topics
 from kcfast.testing import EmbeddedKafka
+from kcfast.testing.distributed import Cluster, assert_no_gap, committed, read_topic, sequences, synthetic
 
-# One rerun, never more: under load the embedded broker's group coordinator has been seen to keep a
-# rejoining follower in the same generation, waiting for a leader SyncGroup that does not come, for longer
-# than the test waits (issue 4 tracks it). A second failure in a row fails the test.
-pytestmark = [pytest.mark.integration, pytest.mark.flaky(reruns=1, reruns_delay=2)]
+pytestmark = pytest.mark.integration
+
+KAFKA_CONFIG = Path(__file__).resolve().parents[1] / "data" / "kafka-config"
+#: Kafka's own sample worker properties, which every test cluster starts from.
+TEMPLATE = (KAFKA_CONFIG / "connect-distributed.properties").read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def new_cluster(kafka: EmbeddedKafka, tmp_path: Path) -> Iterator[Any]:
     clusters: list[Cluster] = []
 
     def make(**overrides: str) -> Cluster:
-        cluster = Cluster(kafka, tmp_path, **overrides)
+        cluster = Cluster(kafka, tmp_path, template=TEMPLATE, **overrides)
         clusters.append(cluster)
         return cluster
 

@@ -22,7 +22,7 @@ from kcfast.kafka.security import (
     librdkafka_security_config,
     parse_jaas_config,
 )
-from kcfast.runtime.distributed.member import AiokafkaTransport
+from kcfast.runtime.distributed.transport import AiokafkaTransport
 
 SECRET = "S3cr3t-pw!"
 PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule"

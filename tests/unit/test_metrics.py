@@ -231,12 +231,12 @@ def test_rebalance_metrics_appear_once_the_worker_rebalances() -> None:
     herder = _herder()
     wm = herder.worker.metrics
     wm.rebalance_started()
-    wm.rebalance_completed(7, "http://w1:8083/", "sessioned")
+    wm.rebalance_completed(7, "http://w1:8083/", "SESSIONED")
     samples = _scrape(ConnectCollector(herder))
     assert samples[("kafka_connect_connect_worker_rebalance_metrics_epoch", ())] == 7
     assert samples[("kafka_connect_connect_worker_rebalance_metrics_completed_rebalances_total", ())] == 1
     assert samples[("kafka_connect_connect_worker_rebalance_metrics_connect_protocol",
-                    (("connect_protocol", "sessioned"),))] == 1
+                    (("connect_protocol", "SESSIONED"),))] == 1
     assert samples[("kafka_connect_connect_worker_rebalance_metrics_rebalancing", ())] == 0
 
 

@@ -17,8 +17,12 @@ from typing import Any
 
 import pytest
 
+from kcfast.errors import ConnectError
 from kcfast.runtime.distributed.member import (
+    COORDINATOR_NOT_AVAILABLE,
+    ILLEGAL_GENERATION,
     MEMBER_ID_REQUIRED,
+    NOT_COORDINATOR,
     REBALANCE_IN_PROGRESS,
     UNKNOWN_MEMBER_ID,
     CoordinatorUnavailableError,
@@ -26,8 +30,17 @@ from kcfast.runtime.distributed.member import (
     MemberConfig,
     WorkerGroupMember,
 )
-from kcfast.runtime.distributed.protocol import Assignment, ConnectProtocolCompatibility, deserialize_metadata
+from kcfast.runtime.distributed.protocol import (
+    CONFIG_MISMATCH,
+    Assignment,
+    ConnectProtocolCompatibility,
+    deserialize_metadata,
+)
 from kcfast.runtime.status import ConnectorTaskId
+
+#: Kafka error codes the member treats as fatal in a SyncGroup answer.
+INCONSISTENT_GROUP_PROTOCOL = 23
+GROUP_AUTHORIZATION_FAILED = 30
 
 
 class FakeCoordinator:
@@ -395,6 +408,255 @@ def test_metadata_offers_the_protocols_of_the_mode(mode: ConnectProtocolCompatib
             "default": ["default"],
         }[mode.protocol]
         assert offered == expected and coordinator.protocol == mode.protocol
+        await a.stop()
+
+    run(scenario)
+
+
+# -- recovery: unanswered and failed SyncGroups, a failing leader, a lost session ---------------------------
+
+
+class StallingCoordinator(FakeCoordinator):
+    """A coordinator that, like Kafka's, answers a known member's JoinGroup during the sync phase with the
+    current generation (no new rebalance), and holds followers' SyncGroups until the leader's arrives; unlike
+    Kafka's, it never drops a leader that does not sync. Only a new member (or a LeaveGroup) starts a new
+    rebalance, which answers the held SyncGroups with REBALANCE_IN_PROGRESS."""
+
+    def __init__(self, rebalance_timeout: float = 1.0, answer_after: float | None = None) -> None:
+        super().__init__(rebalance_timeout)
+        #: If set, a held SyncGroup is answered REBALANCE_IN_PROGRESS after this many seconds (the embedded
+        #: broker does so) instead of being held until the member gives up.
+        self.answer_after = answer_after
+        self.syncs: list[tuple[int, str]] = []
+        self._last: dict[str, JoinResult] = {}
+
+    def _start_rebalance(self) -> None:
+        if not self.rebalancing and self._assignments is not None and not self._assignments.done():
+            self._assignments.set_result({})
+        super()._start_rebalance()
+
+    async def join(self, member_id: str, protocols: Sequence[tuple[str, bytes]]) -> JoinResult:
+        syncing = not self.rebalancing and self._assignments is not None and not self._assignments.done()
+        if syncing and member_id in self._last and member_id in self.members:
+            return self._last[member_id]
+        result = await super().join(member_id, protocols)
+        if result.error == 0:
+            self._last[member_id] = result
+        return result
+
+    async def sync(
+        self, generation: int, member_id: str, assignments: Sequence[tuple[str, bytes]]
+    ) -> tuple[int, bytes]:
+        self.syncs.append((generation, member_id))
+        self._check()
+        if member_id not in self.members:
+            return UNKNOWN_MEMBER_ID, b""
+        held = self._assignments
+        if self.rebalancing or generation != self.generation or held is None or held.done():
+            return REBALANCE_IN_PROGRESS, b""
+        if member_id == self.leader:
+            held.set_result(dict(assignments))
+        # A follower that stops waiting leaves the generation's assignments pending for the others.
+        try:
+            result = await asyncio.wait_for(asyncio.shield(held), self.answer_after)
+        except TimeoutError:
+            return REBALANCE_IN_PROGRESS, b""
+        return (0, result.get(member_id, b"")) if member_id in result else (REBALANCE_IN_PROGRESS, b"")
+
+
+@pytest.mark.parametrize("answer_after", [None, 0.05], ids=["held", "answered-rebalancing"])
+def test_a_follower_whose_leader_never_syncs_rejoins_as_a_new_member(answer_after: float | None) -> None:
+    async def scenario() -> None:
+        coordinator = StallingCoordinator(rebalance_timeout=0.3, answer_after=answer_after)
+        snapshot = Snapshot({"c": 4})
+        # A leader that joins and then never sends its SyncGroup (a worker stuck or gone mid-rebalance).
+        silent, protocols = coordinator.transport(), [("sessioned", b"")]
+        silent_id = (await silent.join_group("group", 1000, 300, "", "connect", protocols)).member_id
+        await silent.join_group("group", 1000, 300, silent_id, "connect", protocols)
+        b, rb = member(coordinator, snapshot, "b", rebalance_timeout_ms=200)
+        await b.start()
+        joining = asyncio.create_task(b.ensure_active())
+        while not coordinator.rebalancing:
+            await asyncio.sleep(0.01)
+        stalled = (await silent.join_group("group", 1000, 300, silent_id, "connect", protocols)).generation
+        assert coordinator.leader == silent_id
+        await joining
+        assert coordinator.leader == b.member_id and rb.running == ALL
+        # Two SyncGroups of the stalled generation brought nothing, then b left and came back with a new id.
+        old_ids = {m for g, m in coordinator.syncs if g == stalled}
+        assert len([g for g, _ in coordinator.syncs if g == stalled]) == 2 and len(old_ids) == 1
+        assert coordinator.left == list(old_ids) and b.member_id not in old_ids
+        assert b.generation > stalled
+        await b.stop()
+
+    run(scenario)
+
+
+class ScriptedTransport(FakeTransport):
+    """A transport whose next SyncGroups answer the scripted error codes; records what the member sends."""
+
+    def __init__(self, coordinator: FakeCoordinator, sync_errors: Sequence[int]) -> None:
+        super().__init__(coordinator)
+        self.sync_errors = list(sync_errors)
+        self.join_ids: list[str] = []
+        self.lookups = 0
+        self.group_requests_fail = False
+
+    async def find_coordinator(self, group: str) -> None:
+        self.lookups += 1
+        await super().find_coordinator(group)
+
+    async def join_group(
+        self,
+        group: str,
+        session_timeout_ms: int,
+        rebalance_timeout_ms: int,
+        member_id: str,
+        protocol_type: str,
+        protocols: Sequence[tuple[str, bytes]],
+    ) -> JoinResult:
+        if self.group_requests_fail:
+            raise CoordinatorUnavailableError("no answer")
+        self.join_ids.append(member_id)
+        return await super().join_group(
+            group, session_timeout_ms, rebalance_timeout_ms, member_id, protocol_type, protocols
+        )
+
+    async def sync_group(
+        self, group: str, generation: int, member_id: str, assignments: Sequence[tuple[str, bytes]]
+    ) -> tuple[int, bytes]:
+        if self.group_requests_fail:
+            raise CoordinatorUnavailableError("no answer")
+        if self.sync_errors:
+            return self.sync_errors.pop(0), b""
+        return await super().sync_group(group, generation, member_id, assignments)
+
+    async def heartbeat(self, group: str, generation: int, member_id: str) -> int:
+        if self.group_requests_fail:
+            raise CoordinatorUnavailableError("no answer")
+        return await super().heartbeat(group, generation, member_id)
+
+
+def scripted(
+    coordinator: FakeCoordinator, sync_errors: Sequence[int] = (), **settings: int
+) -> tuple[WorkerGroupMember, Recorder, ScriptedTransport]:
+    worker, listener = member(coordinator, Snapshot({"c": 4}), "a", **settings)
+    transport = ScriptedTransport(coordinator, sync_errors)
+    worker.transport = transport
+    return worker, listener, transport
+
+
+@pytest.mark.parametrize(
+    ("error", "same_member_id", "lookups"),
+    [
+        pytest.param(REBALANCE_IN_PROGRESS, True, 1, id="rebalance-in-progress"),
+        pytest.param(ILLEGAL_GENERATION, True, 1, id="illegal-generation"),
+        pytest.param(UNKNOWN_MEMBER_ID, False, 1, id="unknown-member-id"),
+        pytest.param(NOT_COORDINATOR, True, 2, id="not-coordinator"),
+        pytest.param(COORDINATOR_NOT_AVAILABLE, True, 2, id="coordinator-not-available"),
+    ],
+)
+def test_a_failed_sync_group_is_retried_as_kafka_does(error: int, same_member_id: bool, lookups: int) -> None:
+    async def scenario() -> None:
+        coordinator = FakeCoordinator(rebalance_timeout=0.2)
+        a, ra, transport = scripted(coordinator, [error])
+        await a.start()
+        await a.ensure_active()
+        assert ra.running == ALL and len([e for e in ra.events if e[0] == "assigned"]) == 1
+        # "" asks for a member id; the first real JoinGroup carries it, and so does the retry unless it was reset.
+        first_id = transport.join_ids[1]
+        retry = transport.join_ids[2]
+        assert (retry == first_id) is same_member_id and (retry == "") is not same_member_id
+        assert transport.lookups == lookups, "coordinator errors make the member look the coordinator up again"
+        await a.stop()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("error", [GROUP_AUTHORIZATION_FAILED, INCONSISTENT_GROUP_PROTOCOL])
+def test_an_unexpected_sync_group_error_is_fatal(error: int) -> None:
+    async def scenario() -> None:
+        coordinator = FakeCoordinator()
+        a, ra, _ = scripted(coordinator, [error])
+        await a.start()
+        with pytest.raises(ConnectError, match=f"error code {error}"):
+            await a.ensure_active()
+        assert ra.running == set()
+        await a.stop()
+
+    run(scenario)
+
+
+def test_a_leader_whose_assignment_fails_still_syncs_and_the_group_recovers() -> None:
+    async def scenario() -> None:
+        coordinator = FakeCoordinator(rebalance_timeout=2.0)
+        snapshot = Snapshot({"c": 4})
+        (a, ra), (b, rb) = member(coordinator, snapshot, "a"), member(coordinator, snapshot, "b")
+        await asyncio.gather(a.start(), b.start())
+        await joined(a, b)
+        leader = a if a.is_leader() else b
+        assign = leader._assignor.perform_assignment
+        calls = itertools.count()
+
+        def failing_once(*args: Any) -> Any:
+            if next(calls) == 0:
+                raise RuntimeError("assignor bug")
+            return assign(*args)
+
+        leader._assignor.perform_assignment = failing_once  # type: ignore[method-assign]
+        failed = coordinator.generation + 1
+        a.request_rejoin()
+        b.request_rejoin()
+        await settle([a, b], lambda: a.generation == b.generation > failed and not a.rejoin_needed())
+        for recorder in (ra, rb):
+            assigned = {g: assignment for kind, (g, assignment) in recorder.events if kind == "assigned"}
+            assert assigned[failed].error == CONFIG_MISMATCH and assigned[max(assigned)].error == 0
+        assert ra.running | rb.running == ALL and not ra.running & rb.running
+        await asyncio.gather(a.stop(), b.stop())
+
+    run(scenario)
+
+
+def test_heartbeats_unanswered_for_the_session_timeout_stop_the_work_until_the_member_rejoins() -> None:
+    async def scenario() -> None:
+        coordinator = FakeCoordinator(rebalance_timeout=0.2)
+        a, ra, transport = scripted(coordinator, session_timeout_ms=300)
+        await a.start()
+        await a.ensure_active()
+        assert ra.running == ALL
+        # The coordinator is still found, but answers no group request (heartbeats included).
+        transport.group_requests_fail = True
+        polling = asyncio.create_task(a.poll(10))
+        for _ in range(300):
+            if not ra.running:
+                break
+            await asyncio.sleep(0.01)
+        assert ra.running == set() and ra.events[-1][0] == "revoked" and not polling.done()
+        transport.group_requests_fail = False
+        await polling
+        assert ra.running == ALL and a.member_id
+        await a.stop()
+
+    run(scenario)
+
+
+def test_a_member_stopped_while_its_join_is_pending_leaves_the_group() -> None:
+    async def scenario() -> None:
+        coordinator = FakeCoordinator(rebalance_timeout=5.0)
+        snapshot = Snapshot({"c": 1})
+        a, _ = member(coordinator, snapshot, "a")
+        await a.start()
+        await joined(a)
+        b, rb = member(coordinator, snapshot, "b")
+        await b.start()
+        # b's JoinGroup waits for a, which is not polling: the coordinator already counts b in.
+        joining = asyncio.create_task(b.ensure_active())
+        while not coordinator.rebalancing:
+            await asyncio.sleep(0.01)
+        (b_id,) = set(coordinator.members) - {a.member_id}
+        await b.stop()
+        await joining
+        assert coordinator.left == [b_id] and rb.events == []
         await a.stop()
 
     run(scenario)

@@ -37,18 +37,15 @@ import aiohttp
 from kcfast.errors import (
     ConnectError,
 )
+from kcfast.metrics import WorkerMetrics
 from kcfast.runtime.config_state import ConfigTransformer
 from kcfast.runtime.distributed.config_log import SessionKey
 from kcfast.runtime.distributed.forwarding import forwarding_middleware
 from kcfast.runtime.distributed.herder_requests import DistributedRequests
-from kcfast.runtime.distributed.member import (
-    AiokafkaTransport,
-    GroupTransport,
-    MemberConfig,
-    WorkerGroupMember,
-)
+from kcfast.runtime.distributed.member import MemberConfig, WorkerGroupMember
 from kcfast.runtime.distributed.protocol import CONNECT_PROTOCOL_V0, CONNECT_PROTOCOL_V2, Assignment
 from kcfast.runtime.distributed.signing import generate_key
+from kcfast.runtime.distributed.transport import AiokafkaTransport, GroupTransport
 from kcfast.runtime.herder import _REQUEST_STAGES, Herder, HerderConnectorContext, RestartRequest, StageBox
 from kcfast.runtime.status import ConnectorTaskId, TargetState
 from kcfast.runtime.status_store import StatusBackingStore
@@ -159,8 +156,7 @@ class DistributedHerder(DistributedRequests, Herder):
                 client_id,
                 request_timeout,
                 self.member_config.retry_backoff_ms,
-                str(config.get_string("security.protocol") or "PLAINTEXT"),
-                config.get_string("ssl.truststore.location"),
+                security=config.originals(),
             )
         self.member = WorkerGroupMember(
             self.member_config, url, config_store.snapshot, self, transport, clock
@@ -585,12 +581,18 @@ class DistributedHerder(DistributedRequests, Herder):
                     "validation is now disabled (a worker joined with an older connect.protocol)."
                 )
         self._rebalance_resolved = False
-        metrics: Any = getattr(self.worker, "metrics", None)
-        if hasattr(metrics, "rebalance_started"):
+        metrics = self._worker_metrics()
+        if metrics is not None:
             metrics.rebalance_started()
         if self.is_leader():
             self._update_deleted_statuses()
         self.member.wakeup()
+
+    def _worker_metrics(self) -> WorkerMetrics | None:
+        """The worker's :class:`WorkerMetrics`, the object ``GET /metrics`` reads (every
+        :class:`~kcfast.runtime.worker.Worker` has one; only stand-in workers of unit tests lack it)."""
+        metrics = getattr(self.worker, "metrics", None)
+        return metrics if isinstance(metrics, WorkerMetrics) else None
 
     async def on_revoked(
         self, leader: str, connectors: Sequence[str], tasks: Sequence[ConnectorTaskId]
@@ -694,10 +696,11 @@ class DistributedHerder(DistributedRequests, Herder):
             return False
         await self._start_work()
         self._rebalance_resolved = True
-        metrics: Any = getattr(self.worker, "metrics", None)
-        if hasattr(metrics, "rebalance_completed"):
+        metrics = self._worker_metrics()
+        if metrics is not None:
+            # Kafka's leader-name is the leader's REST URL (the assignment's leaderUrl), not its member id.
             metrics.rebalance_completed(
-                self._generation, assignment.leader, self.member.protocol.name.lower()
+                self._generation, assignment.leader_url, self.member.protocol.name  # Kafka: the enum name
             )
         if assignment.revoked_connectors or assignment.revoked_tasks:
             self._assignment = Assignment(
@@ -772,15 +775,16 @@ class DistributedHerder(DistributedRequests, Herder):
             self._running_connectors, self._running_tasks = set(assignment.connectors), set(assignment.tasks)
         log.info("Finished starting connectors and tasks")
 
-    async def _start_connector(self, connector: str) -> None:
+    async def _start_connector(self, connector: str) -> BaseException | None:
+        """Start an assigned connector; returns its failure (already reported as FAILED), or ``None``."""
         state = self._config_state
         config, target = state.connector_config(connector), state.target_state(connector)
         if config is None or target is None:
             log.warning("Not starting connector %s: it is no longer configured", connector)
-            return
+            return None
         log.info("Starting connector %s", connector)
         try:
-            await self._in_pool(
+            error = await self._in_pool(
                 self.worker.start_connector,
                 connector,
                 config,
@@ -791,10 +795,11 @@ class DistributedHerder(DistributedRequests, Herder):
         except Exception as exc:  # noqa: BLE001 - the connector fails, the worker goes on
             log.error("Unexpected error while trying to start connector %s", connector, exc_info=exc)
             self.on_failure(connector, exc)
-            return
-        if target is TargetState.STARTED:
+            return exc
+        if target is TargetState.STARTED and error is None:
             initial = self.wall_ms()
             self._add_request(0, lambda: self._reconfigure_connector(connector, initial, 0))
+        return error
 
     async def _start_task(self, task: ConnectorTaskId) -> bool:
         state = self._config_state

@@ -7,16 +7,30 @@ elects a leader; the leader runs the assignor (eager round-robin for ``default``
 background task heartbeats; a heartbeat answered "rebalance in progress" (or a lost member id) makes the member
 rejoin.
 
+Recovery, as Kafka's ``AbstractCoordinator`` and ``WorkerCoordinator`` do it:
+
+- SyncGroup errors: ``REBALANCE_IN_PROGRESS`` rejoins with the same member id; ``ILLEGAL_GENERATION`` drops
+  the generation but keeps the member id; ``UNKNOWN_MEMBER_ID`` drops both; coordinator errors mark the
+  coordinator unknown; any other error (authorization, inconsistent protocol, fenced instance) is fatal.
+- A SyncGroup waits at most ``rebalance.timeout.ms``. The coordinator holds a follower's SyncGroup until the
+  generation's leader has sent its own, so an unanswered one means the leader is gone or stuck: the member
+  rejoins, and after :data:`UNANSWERED_SYNCS_BEFORE_NEW_MEMBER` SyncGroups in one generation that brought no
+  assignment (no answer, or REBALANCE_IN_PROGRESS for a generation the coordinator then hands out again) it
+  leaves and joins as a new member (no member id), which makes the coordinator form a new generation.
+- The leader always sends its SyncGroup: a failing assignment is replaced by a ``CONFIG_MISMATCH`` assignment
+  for every member (all read the config topic and rejoin), and a stopping worker does not abandon it.
+
 The member tells a :class:`RebalanceListener` (the herder) what to stop and what it was given:
 
 - eager: everything is revoked before each JoinGroup, and the new assignment is complete;
 - incremental: nothing is revoked at JoinGroup; the assignment lists what is added and what is revoked, and
   the member keeps the rest running;
-- a coordinator that cannot be found for ``heartbeat.interval.ms`` revokes the whole assignment, so a worker
-  cut off from its group stops its work.
+- a coordinator that cannot be found for ``heartbeat.interval.ms``, or no successful heartbeat for
+  ``session.timeout.ms`` (the coordinator has dropped the member by then), revokes the whole assignment, so a
+  worker cut off from its group stops its work; it rejoins as soon as the coordinator answers again.
 
-The requests go through a :class:`GroupTransport`; :class:`AiokafkaTransport` sends them with aiokafka's
-low-level client, which is the only place kcfast uses aiokafka.
+The requests go through a :class:`~kcfast.runtime.distributed.transport.GroupTransport`;
+:class:`~kcfast.runtime.distributed.transport.AiokafkaTransport` sends them with aiokafka's low-level client.
 
 Threading: everything runs on one asyncio loop; the member is not thread-safe, except :meth:`wakeup`, which
 must still be called on the loop (use ``call_soon_threadsafe`` from other threads).
@@ -31,7 +45,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from kcfast.errors import ConnectError, RetriableError
+from kcfast.errors import ConnectError
 from kcfast.runtime.distributed.assignor import (
     ConfigSnapshot,
     IncrementalCooperativeAssignor,
@@ -39,6 +53,7 @@ from kcfast.runtime.distributed.assignor import (
     perform_eager_assignment,
 )
 from kcfast.runtime.distributed.protocol import (
+    CONFIG_MISMATCH,
     PROTOCOL_TYPE,
     Assignment,
     ConnectProtocolCompatibility,
@@ -46,6 +61,13 @@ from kcfast.runtime.distributed.protocol import (
     apply_assignment,
     deserialize_assignment,
     metadata_request,
+    serialize_assignment,
+)
+from kcfast.runtime.distributed.transport import (
+    AiokafkaTransport,
+    CoordinatorUnavailableError,
+    GroupTransport,
+    JoinResult,
 )
 from kcfast.runtime.status import ConnectorTaskId
 
@@ -56,6 +78,7 @@ __all__ = [
     "JoinResult",
     "MemberConfig",
     "RebalanceListener",
+    "UNANSWERED_SYNCS_BEFORE_NEW_MEMBER",
     "WorkerGroupMember",
 ]
 
@@ -74,60 +97,8 @@ FENCED_INSTANCE_ID = 82
 _COORDINATOR_ERRORS = frozenset({COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR})
 _RESET_ERRORS = frozenset({UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID})
 
-
-class CoordinatorUnavailableError(RetriableError):
-    """The group coordinator could not be reached (or is no longer the coordinator)."""
-
-
-@dataclass(frozen=True)
-class JoinResult:
-    """A JoinGroup response: ``members`` (member id, metadata) is filled for the leader only."""
-
-    error: int
-    generation: int
-    protocol: str
-    leader_id: str
-    member_id: str
-    members: tuple[tuple[str, bytes], ...] = ()
-
-
-class GroupTransport(Protocol):
-    """The group requests a member sends to its coordinator.
-
-    Every method raises :class:`CoordinatorUnavailableError` when the coordinator cannot be reached; Kafka
-    error codes of the responses are returned, not raised.
-    """
-
-    async def start(self) -> None:
-        """Connect to the cluster."""
-
-    async def close(self) -> None:
-        """Close every connection."""
-
-    async def find_coordinator(self, group: str) -> None:
-        """Find the group's coordinator and connect to it."""
-
-    async def join_group(
-        self,
-        group: str,
-        session_timeout_ms: int,
-        rebalance_timeout_ms: int,
-        member_id: str,
-        protocol_type: str,
-        protocols: Sequence[tuple[str, bytes]],
-    ) -> JoinResult:
-        """JoinGroup (may wait up to the rebalance timeout for the other members)."""
-
-    async def sync_group(
-        self, group: str, generation: int, member_id: str, assignments: Sequence[tuple[str, bytes]]
-    ) -> tuple[int, bytes]:
-        """SyncGroup; returns ``(error, this member's assignment bytes)``."""
-
-    async def heartbeat(self, group: str, generation: int, member_id: str) -> int:
-        """Heartbeat; returns the error code."""
-
-    async def leave_group(self, group: str, member_id: str) -> int:
-        """LeaveGroup; returns the error code."""
+#: Unanswered SyncGroups in one generation after which the member leaves and joins as a new member.
+UNANSWERED_SYNCS_BEFORE_NEW_MEMBER = 2
 
 
 class RebalanceListener(Protocol):
@@ -227,12 +198,16 @@ class WorkerGroupMember:
         self._last_poll = clock()
         self._polling = 0
         self._last_heartbeat_ok = clock()
+        # Whether a heartbeat failed (no answer, or an error) since the last answered one.
+        self._heartbeat_failed = False
         self._woken = False
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._started = False
         self._join_snapshot: ConfigSnapshot | None = None
+        # (generation, count) of the SyncGroups that got no answer in a row.
+        self._unanswered_syncs = (-1, 0)
 
     # -- what the herder reads -------------------------------------------------------------------------------
 
@@ -304,9 +279,18 @@ class WorkerGroupMember:
             self._started = False
 
     async def maybe_leave_group(self, reason: str) -> None:
-        """Send LeaveGroup if this member has joined, and forget the member id and generation."""
-        if self._member_id and self.generation >= 0 and self._coordinator_known:
-            log.info("Member %s sending LeaveGroup request to coordinator due to %s", self._member_id, reason)
+        """Send LeaveGroup if this member has a member id (joined or joining); forget it and the generation.
+
+        A member still waiting for its JoinGroup answer leaves too: the coordinator may already count it in
+        (even as the leader of the next generation), and would otherwise wait for it.
+        """
+        if self._member_id and self._coordinator_known:
+            log.info(
+                "Member %s sending LeaveGroup request to coordinator due to %s (generation %d)",
+                self._member_id,
+                reason,
+                self.generation,
+            )
             try:
                 await asyncio.wait_for(
                     self.transport.leave_group(self.config.group_id, self._member_id),
@@ -336,6 +320,7 @@ class WorkerGroupMember:
         self._last_poll = self._clock()
         self._polling += 1
         try:
+            await self._revoke_if_session_expired()
             await self._check_coordinator()
             while self.rejoin_needed() and not self._closing.is_set():
                 if not self._coordinator_known:
@@ -365,6 +350,7 @@ class WorkerGroupMember:
         self._polling += 1
         try:
             while not self._closing.is_set():
+                await self._revoke_if_session_expired()
                 if not self._coordinator_known and self._started:
                     await self._check_coordinator()
                 if self.rejoin_needed():
@@ -398,7 +384,6 @@ class WorkerGroupMember:
             try:
                 await self._race(self.transport.find_coordinator(self.config.group_id))
                 self._coordinator_known = True
-                self._last_heartbeat_ok = self._clock()
                 log.debug("Discovered group coordinator for group %s", self.config.group_id)
                 return
             except CoordinatorUnavailableError as exc:
@@ -417,6 +402,34 @@ class WorkerGroupMember:
             await self.listener.on_revoked(current.leader, list(current.connectors), list(current.tasks))
             self.assignment = None
             self._stable = False
+
+    def _session_expired(self) -> bool:
+        """Whether this member, while it should be heartbeating, saw its heartbeats fail and none answered for
+        ``session.timeout.ms``: the coordinator has dropped it from the group by then."""
+        return (
+            self._stable
+            and self._heartbeat_failed
+            and not self.rejoin_needed()
+            and self._clock() - self._last_heartbeat_ok > self.config.session_timeout_ms / 1000
+        )
+
+    async def _revoke_if_session_expired(self) -> None:
+        """Stop all work once the session expired (see :meth:`_session_expired`) and rejoin when possible."""
+        if not self._session_expired():
+            return
+        current = self.assignment
+        log.info(
+            "No heartbeat was answered for %dms (session.timeout.ms) in generation %d. Revoking previous "
+            "assignment %s to avoid running tasks while not being a member of the group, and rejoining",
+            self.config.session_timeout_ms,
+            self.generation,
+            current,
+        )
+        self._stable = False
+        self._rejoin_needed = True
+        self.assignment = None
+        if current is not None and not current.failed:
+            await self.listener.on_revoked(current.leader, list(current.connectors), list(current.tasks))
 
     def _coordinator_dead(self, reason: object) -> None:
         if self._coordinator_known:
@@ -447,7 +460,12 @@ class WorkerGroupMember:
     async def _join_and_sync(self) -> bool:
         """One JoinGroup + SyncGroup round; ``True`` once an assignment was received."""
         self._stable = False
-        log.info("(Re-)joining group %s", self.config.group_id)
+        log.info(
+            "(Re-)joining group %s (member id %r, last generation %d)",
+            self.config.group_id,
+            self._member_id,
+            self.generation,
+        )
         protocols = self._metadata()
         try:
             while True:
@@ -482,60 +500,100 @@ class WorkerGroupMember:
             join.member_id,
             join.protocol,
         )
+        leader = join.leader_id == join.member_id
         assignments: list[tuple[str, bytes]] = []
-        if join.leader_id == join.member_id:
+        if leader:
             log.info("Elected group leader -- performing assignments using %s", join.protocol)
             assignments = self._perform_assignment(join, protocol)
+        sync = asyncio.wait_for(
+            self.transport.sync_group(self.config.group_id, join.generation, join.member_id, assignments),
+            self._sync_timeout(),
+        )
         try:
-            error, data = await self._race(
-                asyncio.wait_for(
-                    self.transport.sync_group(
-                        self.config.group_id, join.generation, join.member_id, assignments
-                    ),
-                    self._sync_timeout(),
-                )
-            )
+            # The coordinator holds every follower's SyncGroup until the leader's arrives: the leader sends
+            # and awaits it even when the worker is stopping, so that the others get their assignments.
+            error, data = await (sync if leader else self._race(sync))
         except CoordinatorUnavailableError as exc:
+            log.info("SyncGroup for generation %d failed: %s; rejoining", join.generation, exc)
             self._coordinator_dead(exc)
             self._rejoin_needed = True
             return False
         except TimeoutError:
-            # The leader's assignment normally arrives within milliseconds; a coordinator that holds a follower's
-            # SyncGroup much longer has moved on (or lost the request): join again rather than wait.
-            log.info(
-                "SyncGroup for generation %d got no answer within %.1f s; rejoining",
-                join.generation,
-                self._sync_timeout(),
-            )
-            self._rejoin_needed = True
+            await self._sync_unanswered(join.generation, f"got no answer within {self._sync_timeout():.1f} s")
             return False
+        if error == REBALANCE_IN_PROGRESS and self._unanswered_syncs[0] == join.generation:
+            # A rejoin that got the same generation back, then "rebalancing" again: the coordinator is still
+            # waiting for a leader that does not sync.
+            await self._sync_unanswered(join.generation, "was answered REBALANCE_IN_PROGRESS again")
+            return False
+        if error == REBALANCE_IN_PROGRESS:
+            self._unanswered_syncs = (join.generation, 1)
+        else:
+            self._unanswered_syncs = (-1, 0)
         if error != NONE:
-            self._sync_error(error)
+            self._sync_error(error, join.generation)
             return False
+        log.info("Successfully synced group in generation %d", join.generation)
         await self._on_join_complete(join.generation, protocol, data)
         return True
 
     def _sync_timeout(self) -> float:
-        return max(3.0, min(self.config.session_timeout_ms, self.config.rebalance_timeout_ms) / 1000)
+        """How long a SyncGroup may wait for its answer: ``rebalance.timeout.ms``."""
+        return self.config.rebalance_timeout_ms / 1000
+
+    async def _sync_unanswered(self, generation: int, outcome: str) -> None:
+        """A SyncGroup of ``generation`` brought no assignment (no answer in time, or REBALANCE_IN_PROGRESS
+        for a generation the coordinator then handed out again): rejoin, as a new member if that repeats."""
+        last, count = self._unanswered_syncs
+        count = count + 1 if last == generation else 1
+        self._unanswered_syncs = (generation, count)
+        self._rejoin_needed = True
+        if count < UNANSWERED_SYNCS_BEFORE_NEW_MEMBER:
+            log.info(
+                "SyncGroup for generation %d %s (the leader has not sent its assignments); rejoining",
+                generation,
+                outcome,
+            )
+            return
+        log.info(
+            "SyncGroup for generation %d %s: %d SyncGroups in this generation brought no assignment; leaving "
+            "the group and joining as a new member so that the coordinator forms a new generation",
+            generation,
+            outcome,
+            count,
+        )
+        self._unanswered_syncs = (-1, 0)
+        await self.maybe_leave_group(f"SyncGroup unanswered in generation {generation}")
 
     def _perform_assignment(
         self, join: JoinResult, protocol: ConnectProtocolCompatibility
     ) -> list[tuple[str, bytes]]:
         metadata = dict(join.members)
         snapshot = self._join_snapshot if self._join_snapshot is not None else self._snapshot()
-        if protocol is ConnectProtocolCompatibility.EAGER:
-            result = perform_eager_assignment(join.member_id, metadata, snapshot, self._snapshot)
-        else:
-            result = self._assignor.perform_assignment(
-                join.member_id,
-                protocol.protocol,
-                metadata,
-                snapshot,
-                self.last_completed_generation,
+        try:
+            if protocol is ConnectProtocolCompatibility.EAGER:
+                result = perform_eager_assignment(join.member_id, metadata, snapshot, self._snapshot)
+            else:
+                result = self._assignor.perform_assignment(
+                    join.member_id,
+                    protocol.protocol,
+                    metadata,
+                    snapshot,
+                    self.last_completed_generation,
+                    join.generation,
+                    int(self._clock() * 1000),
+                    self._snapshot,
+                )
+        except Exception:  # noqa: BLE001 - the followers wait for this leader's SyncGroup whatever happens
+            log.exception(
+                "Assignment for generation %d failed; sending every member a failed (CONFIG_MISMATCH) "
+                "assignment so that all read the config topic and rejoin",
                 join.generation,
-                int(self._clock() * 1000),
-                self._snapshot,
             )
+            self.leader_state = None
+            failed = Assignment(protocol.version, CONFIG_MISMATCH, join.member_id, self.url, snapshot.offset)
+            encoded = serialize_assignment(failed, protocol.version)
+            return [(member, encoded) for member in metadata]
         self.leader_state = result.leader_state
         return list(result.assignments.items())
 
@@ -553,6 +611,7 @@ class WorkerGroupMember:
         self._stable = True
         self._needs_join_prepare = True
         self._last_heartbeat_ok = self._clock()
+        self._heartbeat_failed = False
         await self.listener.on_assigned(self.assignment, generation)
 
     def _join_error(self, error: int) -> None:
@@ -567,15 +626,39 @@ class WorkerGroupMember:
         else:
             raise ConnectError(f"Attempt to join group {self.config.group_id} failed with error code {error}")
 
-    def _sync_error(self, error: int) -> None:
+    def _sync_error(self, error: int, generation: int) -> None:
+        """Handle a SyncGroup error as Kafka's consumer does (see the module docstring)."""
         self._rejoin_needed = True
-        if error in _RESET_ERRORS:
+        if error == REBALANCE_IN_PROGRESS:
+            log.info(
+                "SyncGroup failed: the group began another rebalance; rejoining (generation %d)", generation
+            )
+        elif error == ILLEGAL_GENERATION:
+            log.info(
+                "SyncGroup failed: generation %d is no longer the group's; rejoining with the same member id",
+                generation,
+            )
+            self.generation = -1
+            self._stable = False
+        elif error == UNKNOWN_MEMBER_ID:
+            log.info(
+                "SyncGroup failed: member id %s is unknown to the coordinator; rejoining as a new member "
+                "(generation %d)",
+                self._member_id,
+                generation,
+            )
             self._reset_generation()
         elif error in _COORDINATOR_ERRORS:
+            log.info(
+                "SyncGroup failed with error %d; marking the coordinator unknown (generation %d)",
+                error,
+                generation,
+            )
             self._coordinator_dead(f"SyncGroup error {error}")
-        elif error != REBALANCE_IN_PROGRESS:
-            log.warning(
-                "SyncGroup for group %s failed with error code %d; rejoining", self.config.group_id, error
+        else:
+            raise ConnectError(
+                f"SyncGroup for group {self.config.group_id} failed with error code {error} "
+                f"(generation {generation})"
             )
 
     def _reset_generation(self) -> None:
@@ -591,6 +674,10 @@ class WorkerGroupMember:
         interval = self.config.heartbeat_interval_ms / 1000
         while not self._closing.is_set():
             await self._sleep_quietly(interval)
+            if self._session_expired():
+                # The herder's poll revokes the assignment (on its own task, as every listener call is made).
+                self._changed.set()
+                continue
             if not self._stable or not self._coordinator_known or self.rejoin_needed():
                 continue
             now = self._clock()
@@ -604,12 +691,20 @@ class WorkerGroupMember:
                     self.config.session_timeout_ms / 1000,
                 )
             except (CoordinatorUnavailableError, TimeoutError) as exc:
+                self._heartbeat_failed = True
                 self._coordinator_dead(exc)
                 continue
+            self._heartbeat_failed = error not in (NONE, REBALANCE_IN_PROGRESS)
             if error == NONE:
                 self._last_heartbeat_ok = self._clock()
             elif error == REBALANCE_IN_PROGRESS:
-                log.info("Group %s is rebalancing; rejoining", self.config.group_id)
+                # An answer all the same: the coordinator keeps this member while the rebalance lasts.
+                self._last_heartbeat_ok = self._clock()
+                log.info(
+                    "Group %s is rebalancing; rejoining (generation %d)",
+                    self.config.group_id,
+                    self.generation,
+                )
                 self._rejoin_needed = True
                 self._changed.set()
             elif error in _RESET_ERRORS:
@@ -619,8 +714,8 @@ class WorkerGroupMember:
                 self._coordinator_dead(f"Heartbeat error {error}")
             else:
                 log.warning("Heartbeat failed with error code %d", error)
-            if self._clock() - self._last_heartbeat_ok > self.config.session_timeout_ms / 1000:
-                self._coordinator_dead("session timeout expired without a successful heartbeat")
+            if self._session_expired():
+                self._coordinator_dead("session timed out without receiving a heartbeat response")
 
     # -- waiting ---------------------------------------------------------------------------------------------
 
@@ -649,145 +744,3 @@ class WorkerGroupMember:
             await asyncio.wait_for(self._closing.wait(), seconds)
         except TimeoutError:
             pass
-
-
-# -- aiokafka ------------------------------------------------------------------------------------------------
-
-
-class AiokafkaTransport:
-    """:class:`GroupTransport` over aiokafka's low-level client (PLAINTEXT and SSL listeners).
-
-    Args:
-        bootstrap_servers: ``host:port,...``.
-        client_id: the client id (the coordinator uses it as the prefix of member ids).
-        request_timeout_ms: per-request timeout; JoinGroup waits up to the rebalance timeout, so the member
-            passes at least ``rebalance.timeout.ms`` + 5 s.
-        retry_backoff_ms: back-off between metadata retries.
-        security_protocol: ``PLAINTEXT`` or ``SSL``.
-        ssl_cafile: CA bundle (PEM) for ``SSL``.
-    """
-
-    def __init__(
-        self,
-        bootstrap_servers: str,
-        client_id: str,
-        request_timeout_ms: int = 65000,
-        retry_backoff_ms: int = 100,
-        security_protocol: str = "PLAINTEXT",
-        ssl_cafile: str | None = None,
-    ) -> None:
-        self.bootstrap_servers = bootstrap_servers
-        self.client_id = client_id
-        self.request_timeout_ms = request_timeout_ms
-        self.retry_backoff_ms = retry_backoff_ms
-        self.security_protocol = security_protocol
-        self.ssl_cafile = ssl_cafile
-        self._client: Any = None
-        self._coordinator: int | None = None
-
-    async def start(self) -> None:
-        from aiokafka.client import AIOKafkaClient
-
-        ssl_context = None
-        if self.security_protocol.upper() == "SSL":
-            import ssl
-
-            ssl_context = ssl.create_default_context(cafile=self.ssl_cafile)
-        self._client = AIOKafkaClient(
-            bootstrap_servers=self.bootstrap_servers,
-            client_id=self.client_id,
-            request_timeout_ms=self.request_timeout_ms,
-            retry_backoff_ms=self.retry_backoff_ms,
-            security_protocol=self.security_protocol.upper(),
-            ssl_context=ssl_context,
-        )
-        while True:
-            try:
-                await self._client.bootstrap()
-                return
-            except Exception as exc:  # noqa: BLE001 - aiokafka raises several types; keep trying
-                log.warning("Unable to bootstrap the group client from %s: %s", self.bootstrap_servers, exc)
-                await asyncio.sleep(1.0)
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-
-    async def find_coordinator(self, group: str) -> None:
-        from aiokafka.client import ConnectionGroup, CoordinationType
-        from aiokafka.errors import KafkaError
-
-        try:
-            coordinator = await self._client.coordinator_lookup(CoordinationType.GROUP, group)
-            ready = await self._client.ready(coordinator, group=ConnectionGroup.COORDINATION)
-        except (KafkaError, OSError, TimeoutError, AssertionError) as exc:
-            self._client.force_metadata_update()
-            raise CoordinatorUnavailableError(str(exc) or type(exc).__name__) from exc
-        if not ready:
-            raise CoordinatorUnavailableError(f"coordinator {coordinator} is not ready")
-        self._coordinator = coordinator
-
-    async def _send(self, request: Any) -> Any:
-        from aiokafka.client import ConnectionGroup
-        from aiokafka.errors import KafkaError
-
-        if self._coordinator is None:
-            raise CoordinatorUnavailableError("coordinator unknown")
-        try:
-            return await self._client.send(self._coordinator, request, group=ConnectionGroup.COORDINATION)
-        except (KafkaError, OSError, TimeoutError) as exc:
-            self._coordinator = None
-            raise CoordinatorUnavailableError(str(exc) or type(exc).__name__) from exc
-
-    async def join_group(
-        self,
-        group: str,
-        session_timeout_ms: int,
-        rebalance_timeout_ms: int,
-        member_id: str,
-        protocol_type: str,
-        protocols: Sequence[tuple[str, bytes]],
-    ) -> JoinResult:
-        from aiokafka.protocol.group import JoinGroupRequest
-
-        response = await self._send(
-            JoinGroupRequest(
-                group,
-                session_timeout_ms,
-                rebalance_timeout_ms,
-                member_id,
-                None,
-                protocol_type,
-                list(protocols),
-            )
-        )
-        members = tuple((m[0], bytes(m[-1])) for m in response.members)
-        return JoinResult(
-            response.error_code,
-            response.generation_id,
-            response.group_protocol or "",
-            response.leader_id or "",
-            response.member_id or "",
-            members,
-        )
-
-    async def sync_group(
-        self, group: str, generation: int, member_id: str, assignments: Sequence[tuple[str, bytes]]
-    ) -> tuple[int, bytes]:
-        from aiokafka.protocol.group import SyncGroupRequest
-
-        response = await self._send(SyncGroupRequest(group, generation, member_id, None, list(assignments)))
-        return int(response.error_code), bytes(response.member_assignment or b"")
-
-    async def heartbeat(self, group: str, generation: int, member_id: str) -> int:
-        from aiokafka.protocol.group import HeartbeatRequest
-
-        response = await self._send(HeartbeatRequest(group, generation, member_id))
-        return int(response.error_code)
-
-    async def leave_group(self, group: str, member_id: str) -> int:
-        from aiokafka.protocol.group import LeaveGroupRequest
-
-        response = await self._send(LeaveGroupRequest(group, member_id))
-        return int(response.error_code)
