@@ -660,3 +660,38 @@ def test_a_member_stopped_while_its_join_is_pending_leaves_the_group() -> None:
         await a.stop()
 
     run(scenario)
+
+
+class SlowJoinCoordinator(FakeCoordinator):
+    """Answers each JoinGroup (after the member id round) only after ``delay`` seconds."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(rebalance_timeout=5.0)
+        self.delay = delay
+
+    async def join(self, member_id: str, protocols: Sequence[tuple[str, bytes]]) -> JoinResult:
+        if member_id:
+            self.rebalancing = True
+            await asyncio.sleep(self.delay)
+            self.rebalancing = False
+        return await super().join(member_id, protocols)
+
+
+def test_a_member_interrupted_during_its_join_still_syncs_as_leader_before_it_leaves() -> None:
+    async def scenario() -> None:
+        coordinator = SlowJoinCoordinator(delay=0.3)
+        a, _ = member(coordinator, Snapshot({"c": 1}), "a")
+        await a.start()
+        joining = asyncio.create_task(a.ensure_active())
+        while not coordinator.rebalancing:  # the JoinGroup carrying the member id is in flight
+            await asyncio.sleep(0.01)
+        a.interrupt()  # the herder stops: its tick loop ends, then the member leaves
+        await joining
+        # The coordinator made it the leader of the new generation: it sent the assignments before leaving, so
+        # the generation does not wait for a leader that is gone.
+        assert coordinator._assignments is not None and coordinator._assignments.done()
+        (member_id,) = coordinator.members
+        await a.stop()
+        assert coordinator.left == [member_id]
+
+    run(scenario)

@@ -99,6 +99,8 @@ _RESET_ERRORS = frozenset({UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANC
 
 #: Unanswered SyncGroups in one generation after which the member leaves and joins as a new member.
 UNANSWERED_SYNCS_BEFORE_NEW_MEMBER = 2
+#: How long a stopping member still waits for a JoinGroup in flight, so that it can sync as the leader.
+JOIN_GRACE_ON_CLOSE_S = 10.0
 
 
 class RebalanceListener(Protocol):
@@ -469,6 +471,9 @@ class WorkerGroupMember:
         protocols = self._metadata()
         try:
             while True:
+                # A JoinGroup in flight is not abandoned at once when the worker stops: the coordinator may have
+                # made this member the leader of the forming generation, and a leader that leaves before it
+                # syncs can leave the group without a leader on some coordinators (the embedded test broker's).
                 join = await self._race(
                     self.transport.join_group(
                         self.config.group_id,
@@ -477,7 +482,8 @@ class WorkerGroupMember:
                         self._member_id,
                         PROTOCOL_TYPE,
                         protocols,
-                    )
+                    ),
+                    grace=min(self.config.rebalance_timeout_ms / 1000, JOIN_GRACE_ON_CLOSE_S),
                 )
                 if join.error == MEMBER_ID_REQUIRED:
                     self._member_id = join.member_id
@@ -719,14 +725,17 @@ class WorkerGroupMember:
 
     # -- waiting ---------------------------------------------------------------------------------------------
 
-    async def _race(self, work: Awaitable[Any]) -> Any:
-        """Await ``work`` unless the member is closing first (then raise :class:`_Closed`)."""
+    async def _race(self, work: Awaitable[Any], grace: float = 0.0) -> Any:
+        """Await ``work`` unless the member is closing first (then raise :class:`_Closed`); once closing, ``work``
+        still gets ``grace`` seconds to finish."""
         task = asyncio.ensure_future(work)
         closing = asyncio.ensure_future(self._closing.wait())
         try:
             done, _ = await asyncio.wait({task, closing}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             closing.cancel()
+        if task not in done and grace > 0:
+            done, _ = await asyncio.wait({task}, timeout=grace)
         if task not in done:
             task.cancel()
             raise _Closed()
