@@ -70,6 +70,17 @@ class EmbeddedKafka:
             producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})
 
     Not thread-safe: start and stop it from one thread.
+
+    Args:
+        host: loopback address the broker listens on.
+        port: its port (default: a free one).
+        start_timeout: seconds to wait for the broker to answer.
+        bootstrap: an existing broker (``host:port``) to use instead of starting one (default:
+            ``KCFAST_BOOTSTRAP``).
+        advertised_listener: ``host:port`` the broker names in its metadata responses instead of its own
+            address, for a proxy in front of it (such as :class:`kcfast.testing.tls.TlsProxy`): clients that
+            bootstrap from :attr:`bootstrap_servers` send their other requests there. Default: the broker's own
+            address.
     """
 
     def __init__(
@@ -78,10 +89,12 @@ class EmbeddedKafka:
         port: int | None = None,
         start_timeout: float = 30.0,
         bootstrap: str | None = None,
+        advertised_listener: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.start_timeout = start_timeout
+        self.advertised_listener = advertised_listener
         self._external = bootstrap if bootstrap is not None else os.environ.get("KCFAST_BOOTSTRAP")
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: tempfile._TemporaryFileWrapper[bytes] | None = None
@@ -112,9 +125,10 @@ class EmbeddedKafka:
         if self.port is None:
             self.port = free_port(self.host)
         url = f"tcp://{self.host}:{self.port}"
+        advertised = f"tcp://{self.advertised_listener}" if self.advertised_listener else url
         self._log = tempfile.NamedTemporaryFile(prefix="kcfast-broker-", suffix=".log")
         self._proc = subprocess.Popen(
-            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
