@@ -31,7 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from kcfast.kafka.clients import Consumer, TopicPartition
 from kcfast.testing.embedded import EmbeddedKafka, free_port
-from kcfast.testing.standalone import RestClient, properties_with
+from kcfast.testing.standalone import RestClient, properties_with, stop_process
 
 __all__ = [
     "DISTRIBUTED_TEMPLATE",
@@ -188,16 +188,7 @@ class Worker:
             AssertionError: It did not exit within ``timeout`` seconds (it is then killed).
         """
         proc, self.proc = self.proc, None
-        if proc is None:
-            return 0
-        if proc.poll() is None:
-            proc.send_signal(sig)
-        try:
-            return proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise AssertionError(f"{self.name} did not stop within {timeout}s:\n{self.log()}") from None
+        return stop_process(proc, sig, timeout, self.name, self.log)
 
     def kill(self) -> None:
         """Stop the process with SIGKILL (``kill -9``): no clean shutdown, no LeaveGroup."""

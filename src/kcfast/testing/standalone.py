@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,26 @@ class RestClient:
         return self.request("GET", path)
 
 
+def stop_process(proc: subprocess.Popen[Any] | None, sig: int, timeout: float, name: str,
+                 log: Callable[[], str]) -> int:
+    """Send ``sig`` to ``proc`` and wait for it to exit; returns its exit code (0 when there is no process).
+
+    Raises:
+        AssertionError: it did not exit within ``timeout`` seconds (it is then killed); the message ends with
+            ``log()``.
+    """
+    if proc is None:
+        return 0
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"{name} did not stop within {timeout}s:\n{log()}") from None
+
+
 class StandaloneProcess:
     """``python -m kcfast standalone worker.properties connector...`` in a subprocess."""
 
@@ -92,16 +113,7 @@ class StandaloneProcess:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
         proc, self.proc = self.proc, None
-        if proc is None:
-            return 0
-        if proc.poll() is None:
-            proc.send_signal(sig)
-        try:
-            return proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise AssertionError(f"worker did not stop within {timeout}s:\n{self.log()}") from None
+        return stop_process(proc, sig, timeout, "worker", self.log)
 
     def wait_for(self, predicate: Any, timeout: float = 60.0, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
