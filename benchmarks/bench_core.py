@@ -5,6 +5,9 @@ Groups:
   ``confluent_kafka.Message`` objects -> SinkRecords (``sink_records_from_messages``);
 - ``source-bytes``, ``source-json``, ``source-json-schema``: a batch of SourceRecords -> produce-ready
   tuples (``encode_source_records``);
+- ``source-json-decimal``, ``sink-json-decimal``: the same with a change-event-like value of three Decimal
+  fields (``numeric`` columns: base64 unscaled values, as JsonConverter writes them by default), one batch
+  each way;
 - ``offsets-source``: submit, ack and ``committable_offsets`` of a batch; ``offsets-sink``: ``update``;
 - ``records``: SinkRecord construction and ``new_record``.
 
@@ -48,6 +51,67 @@ def test_source_encode(benchmark: Any, run: Run, impl: ModuleType, kind: str) ->
     key_converter, value_converter, header_converter = converters(kind)
     encoded = run(impl.encode_source_records, records, key_converter, value_converter, header_converter)
     assert len(encoded) == BATCH
+
+
+# ----------------------------------------------------------------------------------------- Decimal fields
+
+
+def _decimal_schema() -> Any:
+    from kcfast.data import Decimal, Schema, SchemaBuilder
+
+    return (
+        SchemaBuilder.struct().name("orders.Value")
+        .field("id", Schema.INT64_SCHEMA).field("customer", Schema.OPTIONAL_STRING_SCHEMA)
+        .field("amount", Decimal.builder(2).optional().build()).field("price", Decimal.builder(4).optional().build())
+        .field("balance", Decimal.builder(2).optional().build()).field("qty", Schema.OPTIONAL_INT32_SCHEMA).build()
+    )
+
+
+def _decimal_structs(n: int) -> list[Any]:
+    import decimal
+
+    from kcfast.data import Struct
+
+    schema = _decimal_schema()
+    return [
+        Struct(schema).put("id", i).put("customer", f"customer {i % 1000}")
+        .put("amount", decimal.Decimal(i).scaleb(-2)).put("price", decimal.Decimal(-37 * i - 5).scaleb(-4))
+        .put("balance", decimal.Decimal(10**20 + i).scaleb(-2)).put("qty", i % 10)
+        for i in range(n)
+    ]
+
+
+def _decimal_converter() -> Any:
+    from kcfast.converters import JsonConverter
+
+    conv = JsonConverter()
+    conv.configure({"schemas.enable": "true"}, False)
+    return conv
+
+
+def test_source_encode_decimal(benchmark: Any, run: Run, impl: ModuleType) -> None:
+    benchmark.group = "source-json-decimal"
+    benchmark.extra_info["records"] = BATCH
+    schema, conv = _decimal_schema(), _decimal_converter()
+    records = [impl.SourceRecord({"t": "orders"}, {"lsn": i}, "orders", None, None, None, schema, s)
+               for i, s in enumerate(_decimal_structs(BATCH))]
+    _, _, header_converter = converters("json-schema")
+    encoded = run(impl.encode_source_records, records, conv, conv, header_converter)
+    assert [e[3] for e in encoded[:3]] == [conv.from_connect_data("orders", schema, r.value) for r in records[:3]]
+
+
+def test_sink_batch_decimal(benchmark: Any, run: Run, impl: ModuleType) -> None:
+    from confluent_kafka import Message
+
+    benchmark.group = "sink-json-decimal"
+    benchmark.extra_info["records"] = BATCH
+    schema, conv = _decimal_schema(), _decimal_converter()
+    structs = _decimal_structs(BATCH)
+    batch = [Message(topic="orders", partition=0, offset=i, value=conv.from_connect_data("orders", schema, s),
+                     timestamp=(1, 1_700_000_000_000 + i)) for i, s in enumerate(structs)]
+    _, _, header_converter = converters("json-schema")
+    records = run(impl.sink_records_from_messages, batch, conv, conv, header_converter)
+    assert [r.value for r in records] == structs
 
 
 # ------------------------------------------------------------------------------------------------- offsets

@@ -115,6 +115,7 @@ cdef enum NodeKind:
     NODE_ARRAY = 5
     NODE_MAP_STR = 6            # a map with string keys: a JSON object
     NODE_STRUCT = 7
+    NODE_DECIMAL = 8            # org.apache.kafka.connect.data.Decimal (its scale in the node's `low`)
 
 
 cdef struct _Cursor:

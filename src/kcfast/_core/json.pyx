@@ -35,6 +35,260 @@ cdef bint _has_long_number(bytes data) noexcept:
     return False
 
 
+# ------------------------------------------------------------------------------------------ Decimal values
+#
+# The Decimal logical type (kcfast.data.Decimal) as the converter writes it: base64 of the unscaled value's
+# minimal big-endian two's complement (``decimal.format=BASE64``), or BigDecimal.toString text as a JSON
+# number (``NUMERIC``). The fast paths below take the plain forms only: a ``decimal.Decimal`` whose str() is
+# ``-?digits[.digits]`` (exponent <= 0 and adjusted exponent >= -6, so the digits after the point are
+# exactly its scale), canonical base64, and numbers _parse_number accepts. Everything else (a scale that
+# differs from the schema's, NaN, exponents, subclasses, non-canonical base64, empty bytes) goes through
+# the converter's walk, which gives the result or the DataError.
+
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.object cimport PyObject_Str
+
+cdef extern from "Python.h":
+    const char* _kc_utf8_and_size "PyUnicode_AsUTF8AndSize"(object text, Py_ssize_t* size) except NULL
+    object _kc_unicode_new "PyUnicode_New"(Py_ssize_t size, Py_UCS4 maxchar)
+    void* _kc_unicode_data "PyUnicode_DATA"(object text)
+    object _kc_unicode_format "PyUnicode_FromFormat"(const char* fmt, ...)
+    object _kc_decode_ascii "PyUnicode_DecodeASCII"(const char* s, Py_ssize_t size, const char* errors)
+
+# Scales of the fast paths: Decimal("<unscaled>E<-scale>") is exact for these (Python's own limits are far
+# wider; a schema beyond them just goes through the converter).
+cdef int64_t _DECIMAL_MAX_SCALE = 1000000
+# Unscaled values of up to this many digits are built through int() of the digit text (CPython refuses
+# int/str conversions past 4300 digits).
+cdef Py_ssize_t _DECIMAL_MAX_DIGITS = 4000
+
+cdef const char* _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+cdef signed char _B64_VALUES[256]
+cdef bint _decimal_loaded = False
+cdef object _DecimalClass = None        # decimal.Decimal
+cdef object _decimal_scale = None       # kcfast.data.Decimal.scale
+cdef object _json_fragment = None       # orjson.Fragment
+cdef str _DECIMAL_LOGICAL_NAME = None
+
+
+cdef int _load_decimal() except -1:
+    global _decimal_loaded, _DecimalClass, _decimal_scale, _json_fragment, _DECIMAL_LOGICAL_NAME
+    cdef int i
+    if _decimal_loaded:
+        return 0
+    from decimal import Decimal as PyDecimal
+    from kcfast.data import Decimal as ConnectDecimal
+    from kcfast.data.struct import DECIMAL_NAME
+    import orjson
+
+    for i in range(256):
+        _B64_VALUES[i] = -1
+    for i in range(64):
+        _B64_VALUES[<unsigned char>_B64_ALPHABET[i]] = i
+    _DecimalClass = PyDecimal
+    _decimal_scale = ConnectDecimal.scale
+    _json_fragment = orjson.Fragment
+    _DECIMAL_LOGICAL_NAME = DECIMAL_NAME
+    _decimal_loaded = True
+    return 0
+
+
+cdef int _plan_decimal(_JsonNode node, object schema) except -1:
+    # Makes `node` a Decimal node when the schema's scale parameter is one the fast paths take.
+    _load_decimal()
+    if schema._name != _DECIMAL_LOGICAL_NAME:
+        return 0
+    try:
+        scale = _decimal_scale(schema)
+    except Exception:  # no or a bad scale parameter: the converter's walk reports it
+        return 0
+    if type(scale) is not int or not -_DECIMAL_MAX_SCALE <= scale <= _DECIMAL_MAX_SCALE:
+        return 0
+    node.kind = NODE_DECIMAL
+    node.low = scale
+    return 0
+
+
+cdef object _base64_text(const unsigned char* data, Py_ssize_t size):
+    # Standard base64 with padding, as an ASCII str (base64.b64encode(data).decode("ascii")).
+    cdef Py_ssize_t out_size = (size + 2) // 3 * 4
+    cdef object text = _kc_unicode_new(out_size, 127)
+    cdef unsigned char* out = <unsigned char*>_kc_unicode_data(text)
+    cdef Py_ssize_t i = 0, j = 0
+    cdef unsigned int triple
+    while i + 3 <= size:
+        triple = (<unsigned int>data[i] << 16) | (<unsigned int>data[i + 1] << 8) | data[i + 2]
+        out[j] = _B64_ALPHABET[(triple >> 18) & 63]
+        out[j + 1] = _B64_ALPHABET[(triple >> 12) & 63]
+        out[j + 2] = _B64_ALPHABET[(triple >> 6) & 63]
+        out[j + 3] = _B64_ALPHABET[triple & 63]
+        i += 3
+        j += 4
+    if size - i == 1:
+        triple = <unsigned int>data[i] << 16
+        out[j] = _B64_ALPHABET[(triple >> 18) & 63]
+        out[j + 1] = _B64_ALPHABET[(triple >> 12) & 63]
+        out[j + 2] = b'='
+        out[j + 3] = b'='
+    elif size - i == 2:
+        triple = (<unsigned int>data[i] << 16) | (<unsigned int>data[i + 1] << 8)
+        out[j] = _B64_ALPHABET[(triple >> 18) & 63]
+        out[j + 1] = _B64_ALPHABET[(triple >> 12) & 63]
+        out[j + 2] = _B64_ALPHABET[(triple >> 6) & 63]
+        out[j + 3] = b'='
+    return text
+
+
+cdef object _decimal_to_json(object value, int64_t scale, bint numeric):
+    # The converter's JSON for a Decimal value (``_lw_decimal``) when `value` is in plain form; raises
+    # _Fallback otherwise.
+    cdef Py_ssize_t n, i, start, point = -1, digits = 0
+    cdef const char* p
+    cdef bint negative, zero = True
+    cdef unsigned long long magnitude = 0
+    cdef long long unscaled
+    cdef unsigned long long rest
+    cdef unsigned char raw[8]
+    cdef int size
+    if type(value) is not _DecimalClass:
+        raise _Fallback()
+    text = PyObject_Str(value)
+    p = _kc_utf8_and_size(text, &n)
+    negative = n > 0 and p[0] == b'-'
+    start = 1 if negative else 0
+    for i in range(start, n):
+        if _is_digit(p[i]):
+            if p[i] != b'0':
+                zero = False
+            if digits < 18:
+                magnitude = magnitude * 10 + <unsigned long long>(p[i] - c'0')
+            digits += 1
+        elif p[i] == b'.' and point < 0:
+            point = i
+        else:
+            raise _Fallback()  # NaN, Infinity, or an exponent
+    if digits == 0 or (point >= 0 and point == n - 1):
+        raise _Fallback()
+    if numeric:
+        # BigDecimal.toString is str() for the plain form; Java has no negative zero.
+        if negative and zero:
+            raise _Fallback()
+        return _json_fragment(PyUnicode_AsEncodedString(text, "ascii", NULL))
+    if (n - point - 1 if point >= 0 else 0) != scale:
+        raise _Fallback()  # the converter raises the mismatching-scale DataError
+    if digits <= 18:
+        # Fewest bytes of the two's complement: the value's bit length (of ~v for a negative one) + a sign bit.
+        unscaled = -<long long>magnitude if negative else <long long>magnitude
+        rest = <unsigned long long>(~unscaled if unscaled < 0 else unscaled)
+        size = 1
+        while rest >= 128:
+            rest >>= 8
+            size += 1
+        for i in range(size):
+            raw[size - 1 - i] = <unsigned char>((<unsigned long long>unscaled >> (8 * i)) & 0xFF)
+        return _base64_text(raw, size)
+    if digits > _DECIMAL_MAX_DIGITS:
+        raise _Fallback()
+    number = int(text.replace(".", "")) if point >= 0 else int(text)
+    bits = (~number if negative else number).bit_length()
+    data = number.to_bytes(bits // 8 + 1, "big", signed=True)
+    return _base64_text(<const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+
+cdef object _decimal_from_base64(const char* p, Py_ssize_t n, int64_t scale):
+    # The converter's Decimal of the base64 text p[0:n] (``_lr_decimal``) when it is canonical base64 of
+    # at least one byte; raises _Fallback otherwise.
+    cdef Py_ssize_t i, pad = 0, size, j = 0
+    cdef int a, b, c, d
+    cdef unsigned char small[8]
+    cdef unsigned char* out = small
+    cdef long long unscaled = 0
+    if n == 0 or n % 4 != 0:
+        raise _Fallback()
+    if p[n - 1] == b'=':
+        pad = 2 if p[n - 2] == b'=' else 1
+    size = n // 4 * 3 - pad
+    data = None
+    if size > 8:
+        data = PyBytes_FromStringAndSize(NULL, size)
+        out = <unsigned char*>PyBytes_AS_STRING(data)
+    i = 0
+    while i < n:
+        a = _B64_VALUES[<unsigned char>p[i]]
+        b = _B64_VALUES[<unsigned char>p[i + 1]]
+        if a < 0 or b < 0:
+            raise _Fallback()
+        if i + 4 == n and pad:
+            if pad == 2:
+                if b & 15:
+                    raise _Fallback()  # non-canonical trailing bits
+                out[j] = <unsigned char>((a << 2) | (b >> 4))
+                j += 1
+            else:
+                c = _B64_VALUES[<unsigned char>p[i + 2]]
+                if c < 0 or c & 3:
+                    raise _Fallback()
+                out[j] = <unsigned char>((a << 2) | (b >> 4))
+                out[j + 1] = <unsigned char>(((b & 15) << 4) | (c >> 2))
+                j += 2
+            break
+        c = _B64_VALUES[<unsigned char>p[i + 2]]
+        d = _B64_VALUES[<unsigned char>p[i + 3]]
+        if c < 0 or d < 0:
+            raise _Fallback()
+        out[j] = <unsigned char>((a << 2) | (b >> 4))
+        out[j + 1] = <unsigned char>(((b & 15) << 4) | (c >> 2))
+        out[j + 2] = <unsigned char>(((c & 3) << 6) | d)
+        j += 3
+        i += 4
+    if size > 8:
+        if size > _DECIMAL_MAX_DIGITS * 2 // 5:  # more digits than int -> str takes
+            raise _Fallback()
+        number = int.from_bytes(data, "big", signed=True)
+        return _DecimalClass(_kc_unicode_format("%SE%lld", <PyObject*>number, <long long>-scale))
+    unscaled = -1 if small[0] & 0x80 else 0
+    for i in range(size):
+        unscaled = <long long>((<unsigned long long>unscaled << 8) | small[i])
+    return _DecimalClass(_kc_unicode_format("%lldE%lld", unscaled, <long long>-scale))
+
+
+cdef object _decimal_from_json(_JsonNode node, object obj, bint replace):
+    # read() of a Decimal node: base64 text, or a NUMERIC integer (orjson's floats need the exact parse).
+    cdef const char* p
+    cdef Py_ssize_t n
+    t = type(obj)
+    if t is str:
+        p = _kc_utf8_and_size(obj, &n)
+        try:
+            return _decimal_from_base64(p, n, node.low)
+        except _Fallback:
+            pass
+    elif t is int:
+        return _DecimalClass(obj)
+    elif t is _DecimalClass:
+        return obj
+    try:
+        return _from_json(node.schema, obj, replace)
+    except Exception:
+        raise _Fallback()
+
+
+cdef object _decimal_parse(_JsonNode node, _Cursor* c):
+    # parse() of a Decimal node at the cursor (not null): a base64 string, or a NUMERIC number read as
+    # the exact parser reads it (Decimal of its text).
+    cdef Py_ssize_t end, start = c.i
+    cdef long long number = 0
+    cdef double x = 0.0
+    cdef object value
+    if c.p[c.i] == b'"':
+        end = _string_end(c)
+        value = _decimal_from_base64(c.p + c.i + 1, end - c.i - 1, node.low)
+        c.i = end + 1
+        return value
+    _parse_number(c, &number, &x)
+    return _DecimalClass(_kc_decode_ascii(c.p + start, c.i - start, NULL))
+
+
 # ------------------------------------------------------------------------------------------ JSON plans
 
 
@@ -50,6 +304,8 @@ cdef _JsonNode _plan(object schema):
     node.optional = schema._optional
     node.default = schema._default
     if schema._name is not None and schema._name in _LOGICAL_NAMES:
+        _plan_decimal(node, schema)
+        node.direct = node.kind == NODE_DECIMAL
         return node
     t = schema._type
     if t is _TYPE_INT8:
@@ -94,6 +350,8 @@ cdef bint _is_direct(_JsonNode node) except -1:
     cdef _JsonNode child
     if node.kind == NODE_DELEGATE:
         return False
+    if node.kind == NODE_DECIMAL:
+        return True
     if node.kind == NODE_ARRAY or node.kind == NODE_MAP_STR:
         return node.item.direct
     if node.kind == NODE_STRUCT:
@@ -330,6 +588,8 @@ cdef class _JsonNode:
                     items.append(child.parse(c, replace))
                     if _end_of_container(c, b']'):
                         return items
+        elif self.kind == NODE_DECIMAL:
+            return _decimal_parse(self, c)
         elif self.kind == NODE_MAP_STR:
             if ch == b'{':
                 c.i += 1
@@ -393,6 +653,8 @@ cdef class _JsonNode:
             if type(obj) is dict:
                 child = self.item
                 return {k: child.read(v, replace) for k, v in (<dict>obj).items()}
+        elif self.kind == NODE_DECIMAL:
+            return _decimal_from_json(self, obj, replace)
         else:
             try:
                 return _from_json(self.schema, obj, replace)
@@ -473,6 +735,15 @@ cdef class _JsonNode:
                         raise _Fallback()
                     out[k] = child.write(v, numeric, replace)
                 return out
+        elif self.kind == NODE_DECIMAL:
+            try:
+                return _decimal_to_json(value, self.low, numeric)
+            except _Fallback:
+                pass
+            try:
+                return _to_json(self.schema, value, numeric, replace)
+            except Exception:
+                raise _Fallback()
         else:
             try:
                 return _to_json(self.schema, value, numeric, replace)
