@@ -695,3 +695,43 @@ def test_a_member_interrupted_during_its_join_still_syncs_as_leader_before_it_le
         assert coordinator.left == [member_id]
 
     run(scenario)
+
+
+class AssignerRecordingCoordinator(FakeCoordinator):
+    """Records which member handed out each generation's assignments."""
+
+    def __init__(self, rebalance_timeout: float = 1.0) -> None:
+        super().__init__(rebalance_timeout)
+        self.assigned_by: dict[int, str] = {}
+
+    async def sync(
+        self, generation: int, member_id: str, assignments: Sequence[tuple[str, bytes]]
+    ) -> tuple[int, bytes]:
+        if member_id == self.leader and generation == self.generation and not self.rebalancing:
+            self.assigned_by.setdefault(generation, member_id)
+        return await super().sync(generation, member_id, assignments)
+
+
+def test_a_leader_stopped_while_the_group_rebalances_syncs_that_rebalance_before_it_leaves() -> None:
+    async def scenario() -> None:
+        coordinator = AssignerRecordingCoordinator(rebalance_timeout=5.0)
+        snapshot = Snapshot({"c": 2})
+        (a, ra), (b, rb) = member(coordinator, snapshot, "a"), member(coordinator, snapshot, "b")
+        await asyncio.gather(a.start(), b.start())
+        await joined(a, b)
+        leader, follower = (a, b) if a.is_leader() else (b, a)
+        generation = coordinator.generation
+        follower.request_rejoin()
+        rejoining = asyncio.create_task(follower.ensure_active())
+        while not leader.rejoin_needed():  # the leader's heartbeat saw the rebalance
+            await asyncio.sleep(0.01)
+        leader_id = leader._member_id
+        await leader.stop()
+        # The leader joined the rebalance and handed out its assignments before leaving, so the follower got
+        # one at once rather than after the coordinator's rebalance timeout.
+        await asyncio.wait_for(rejoining, 2.0)
+        assert coordinator.assigned_by[generation + 1] == leader_id and coordinator.left == [leader_id]
+        assert follower.assignment is not None and not follower.assignment.failed
+        await follower.stop()
+
+    run(scenario)
