@@ -10,7 +10,6 @@ and the client certificate it saw, so the tests can tell that TLS was used and w
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import os
@@ -169,17 +168,15 @@ def consume(conf: dict[str, Any], topic: str, count: int, timeout: float = 30.0)
     return values
 
 
-@contextlib.contextmanager
+@pytest.fixture
 def failing_handshakes() -> Iterator[None]:
-    """Around a group client whose TLS handshakes fail: asyncio (3.11) leaves the socket transport under a
-    failed TLS handshake for the garbage collector, whose ResourceWarning would otherwise surface in a later
-    test. Collect it here, where it is expected."""
-    try:
-        yield
-    finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
+    """For a test whose group client fails TLS handshakes: asyncio (3.11) leaves the socket transport under a
+    failed TLS handshake for the garbage collector, and the test's exception info keeps it reachable until the
+    test returns; its ResourceWarning would then surface in a later test. Collect it once the test is done."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def round_trip(conf: dict[str, Any], topic: str) -> None:
@@ -226,7 +223,8 @@ def misnamed(tls_cluster: TlsCluster, tls_dir: Path) -> Iterator[TlsCluster]:
 
 
 @pytest.mark.parametrize("algorithm", ["https", ""])
-def test_host_name_verification_follows_endpoint_identification(misnamed: TlsCluster, algorithm: str) -> None:
+def test_host_name_verification_follows_endpoint_identification(misnamed: TlsCluster, algorithm: str,
+                                                                failing_handshakes: None) -> None:
     conf = misnamed.settings(**{"ssl.endpoint.identification.algorithm": algorithm,
                                 "socket.timeout.ms": "3000"})
     admin = new_admin(conf)
@@ -234,7 +232,7 @@ def test_host_name_verification_follows_endpoint_identification(misnamed: TlsClu
         with pytest.raises(KafkaException):
             admin.list_topics(timeout=3)
         assert any(reason.endswith("ALERT_BAD_CERTIFICATE") for reason in misnamed.proxy.failures)
-        with failing_handshakes(), pytest.raises(ConnectError, match="TLS handshake"):
+        with pytest.raises(ConnectError, match="TLS handshake"):
             transport = AiokafkaTransport(misnamed.bootstrap, "c", security=conf)
             asyncio.run(asyncio.wait_for(transport.start(), 30))
     else:
@@ -326,9 +324,10 @@ def test_group_client_finds_the_coordinator_over_mutual_tls(mtls_cluster: TlsClu
     assert seen and set(seen) == {mtls_cluster.files.client_name}
 
 
-def test_group_client_with_wrong_ca_raises_connect_error(mtls_cluster: TlsCluster, other_ca: Path) -> None:
+def test_group_client_with_wrong_ca_raises_connect_error(mtls_cluster: TlsCluster, other_ca: Path,
+                                                         failing_handshakes: None) -> None:
     security = mtls_cluster.settings(ca=other_ca, **keystore(mtls_cluster.files, "pem-file"))
-    with failing_handshakes(), pytest.raises(ConnectError, match="TLS handshake .* failed") as info:
+    with pytest.raises(ConnectError, match="TLS handshake .* failed") as info:
         asyncio.run(_find_coordinator(mtls_cluster, security))
     message = str(info.value)
     assert "certificate verify failed" in message.lower() and "ssl.truststore" in message
