@@ -25,13 +25,8 @@ from kcfast import core
 from kcfast.api.task import SinkTaskContext, TopicPartition
 from kcfast.errors import ConnectError, DataError, RetriableError
 from kcfast.kafka import clients
-from kcfast.runtime.tolerance import (
-    ProcessingContext,
-    RawRecord,
-    RetryWithToleranceOperator,
-    Stage,
-    WorkerErrantRecordReporter,
-)
+from kcfast.runtime.errant_reporter import WorkerErrantRecordReporter
+from kcfast.runtime.tolerance import ProcessingContext, RawRecord, RetryWithToleranceOperator, Stage
 from kcfast.runtime.worker_task import WorkerTask
 
 DEFAULT_BATCH = 2000

@@ -402,7 +402,11 @@ class Worker:
     def _build_task(self, task_id: ConnectorTaskId, connector_props: dict[str, str], task_props: dict[str, str],
                     listener: TaskStatusListener, target_state: TargetState) -> WorkerTask:
         from kcfast.plugins import import_class
-        from kcfast.runtime.tolerance import RetryWithToleranceOperator, build_reporters, uses_errant_record_reporter
+        from kcfast.runtime.tolerance import (
+            RetryWithToleranceOperator,
+            build_reporters,
+            uses_errant_record_reporter,
+        )
         from kcfast.runtime.transforms import build_chain
 
         task_class = import_class(task_props["task.class"])

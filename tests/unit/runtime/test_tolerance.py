@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from kcfast.core import SinkRecord, TimestampType
 from kcfast.converters import SimpleHeaderConverter, StringConverter
+from kcfast.core import SinkRecord, TimestampType
 from kcfast.data import Schema
 from kcfast.data.headers import ConnectHeaders
 from kcfast.errors import ConnectError, DataError, RetriableError
 from kcfast.metrics import TaskMetrics
+from kcfast.runtime.errant_reporter import WorkerErrantRecordReporter
 from kcfast.runtime.status import ConnectorTaskId
 from kcfast.runtime.tolerance import (
     DeadLetterQueueReporter,
@@ -24,7 +25,6 @@ from kcfast.runtime.tolerance import (
     RetryWithToleranceOperator,
     Stage,
     ToleranceType,
-    WorkerErrantRecordReporter,
     build_reporters,
     exception_class_name,
     uses_errant_record_reporter,

@@ -153,7 +153,11 @@ class AiokafkaTransport:
         import ssl
 
         from aiokafka.conn import create_conn
-        from aiokafka.errors import IllegalSaslStateError, SaslAuthenticationFailed, UnsupportedSaslMechanismError
+        from aiokafka.errors import (
+            IllegalSaslStateError,
+            SaslAuthenticationFailed,
+            UnsupportedSaslMechanismError,
+        )
 
         host, port, _ = self._client.hosts[0]
         try:
