@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import pytest
-from reliability_harness import Pipeline, TopicTail, murmur2_partition, sink_lines, task_states, wait_until
+from reliability_harness import Pipeline, TopicTail, sink_lines, task_states, wait_until
 
 from kcfast.storage.javaser import decode_hashmap
 
@@ -86,23 +85,18 @@ def test_broker_killed_and_replaced_on_the_same_port(fault_broker, workdir, resu
         wait_until(finished, 120, "the source to finish on the new broker")
         after = pipeline.topic_ledger()  # everything the new broker holds
         for (t, s), p in {**before.partition, **after.partition}.items():
-            assert p == murmur2_partition(str(s).encode(), NEW_TOPIC_PARTITIONS), "records are keyed by sequence"
-        # A record the killed broker acknowledged but nobody read before it died is gone with its memory. Per
-        # partition (a record's partition follows from its key), such records come after the last one read there
-        # and before the first one of their task that the new broker received in that partition: everything not
-        # acknowledged is sent again, to the same partition of the new broker.
+            assert p == t, "each task writes its own partition"
+        # A record the killed broker acknowledged but nobody read before it died is gone with its memory. Each task
+        # writes one partition, so such records come after the last one of their task read from the old broker
+        # and before the first one the new broker received: everything not acknowledged is sent again.
         gone_with_broker, lost = set(), set()
         for t, n in pipeline.shares.items():
-            def bound(ledger: Any, p: int, pick: Any, default: int) -> int:
-                return pick((s for (task, s), q in ledger.partition.items() if task == t and q == p), default=default)
-
-            last_read = {p: bound(before, p, max, -1) for p in range(NEW_TOPIC_PARTITIONS)}
-            first_new = {p: bound(after, p, min, n) for p in range(NEW_TOPIC_PARTITIONS)}
+            read_before = [s for (task, s) in before.seen if task == t]
+            received_after = [s for (task, s) in after.seen if task == t]
+            last_read, first_new = max(read_before, default=-1), min(received_after, default=n)
             for s in range(n):
-                if (t, s) in before.seen or (t, s) in after.seen:
-                    continue
-                p = murmur2_partition(str(s).encode(), NEW_TOPIC_PARTITIONS)
-                (gone_with_broker if last_read[p] < s < first_new[p] else lost).add((t, s))
+                if (t, s) not in before.seen and (t, s) not in after.seen:
+                    (gone_with_broker if last_read < s < first_new else lost).add((t, s))
         assert lost == set(), f"{len(lost)} records lost by the worker, e.g. {sorted(lost)[:5]}"
         # The sink follows the new broker too: every record the new broker holds reaches the file.
         wait_until(lambda: set(after.seen) <= set(pipeline.sink_ledger().seen), 60, "the sink to catch up")

@@ -39,6 +39,7 @@ BATCH_SIZE_CONFIG = "batch.size"
 VALUE_SIZE_CONFIG = "value.size"
 SCHEMA_CONFIG = "schema"
 KEY_CONFIG = "key"
+PARTITION_PER_TASK_CONFIG = "partition.per.task"
 #: Set by the connector in each task config: the task's number and the number of tasks.
 TASK_ID_CONFIG = "synthetic.task.id"
 TASK_COUNT_CONFIG = "synthetic.task.count"
@@ -93,6 +94,15 @@ SYNTHETIC_CONFIG_DEF = (
         ValidString.in_("none", "sequence"),
         Importance.LOW,
         "none: records have no key; sequence: the key is the record's sequence number",
+    )
+    .define(
+        PARTITION_PER_TASK_CONFIG,
+        Type.BOOLEAN,
+        False,
+        importance=Importance.LOW,
+        documentation="true: task n writes every record to partition n of the topic (the topic needs at least "
+        "tasks.max partitions), so no two tasks write to one partition; false: the producer's partitioner "
+        "chooses",
     )
 )
 
@@ -165,6 +175,7 @@ class SyntheticSourceTask(SourceTask):
         self._partition: dict[str, Any] = {}
         self._with_schema = True
         self._key_mode = "none"
+        self._kafka_partition: int | None = None
         self._payload = ""
         self._task_id = 0
         self._schema: Any = None
@@ -191,6 +202,7 @@ class SyntheticSourceTask(SourceTask):
         self._payload = "x" * (config.get_int(VALUE_SIZE_CONFIG) or 0)
         self._with_schema = bool(config.get_boolean(SCHEMA_CONFIG))
         self._key_mode = config.get_string(KEY_CONFIG) or "none"
+        self._kafka_partition = self._task_id if config.get_boolean(PARTITION_PER_TASK_CONFIG) else None
         self._partition = {"synthetic": self._topic, "task": self._task_id}
         self._source_record = SourceRecord
         self._schema = None
@@ -268,6 +280,7 @@ class SyntheticSourceTask(SourceTask):
         key_schema = self._key_schema
         schema = self._schema
         make_struct = self._make_struct
+        kafka_partition = self._kafka_partition
         records = []
         for sequence in range(self._next, self._next + count):
             if make_struct is not None:
@@ -279,7 +292,7 @@ class SyntheticSourceTask(SourceTask):
                     partition,
                     {SEQUENCE_FIELD: sequence},
                     topic,
-                    None,
+                    kafka_partition,
                     key_schema,
                     sequence if keyed else None,
                     schema,

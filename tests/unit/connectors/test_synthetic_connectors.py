@@ -130,6 +130,16 @@ def test_tasks_share_the_records(source_context: FakeSourceTaskContext) -> None:
     assert partitions == [{"synthetic": "synthetic", "task": 0}, {"synthetic": "synthetic", "task": 1}]
 
 
+@pytest.mark.parametrize(("per_task", "expected"), [("true", [[0, 0], [1, 1]]), ("false", [[None, None], [None, None]])])
+def test_partition_per_task(per_task: str, expected: list[list[int | None]]) -> None:
+    configs = task_configs(2, records="4", **{"partition.per.task": per_task})
+    chosen = [
+        [r.kafka_partition for b in drain(started_task(FakeSourceTaskContext(), config)) for r in b]
+        for config in configs
+    ]
+    assert chosen == expected
+
+
 def test_unbounded_keeps_generating(source_context: FakeSourceTaskContext) -> None:
     (config,) = task_configs(**{"batch.size": "50"})
     task = started_task(source_context, config)
