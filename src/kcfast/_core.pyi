@@ -38,7 +38,8 @@ class _Message(Protocol):
 class _Producer(Protocol):
     """What ``produce_batch`` calls on a ``confluent_kafka.Producer``."""
 
-    def produce(self, topic: str, value: Any = ..., key: Any = ..., partition: int = ..., **kwargs: Any) -> None: ...
+    def produce(self, topic: str, value: Any = ..., key: Any = ..., partition: int = ..., *args: Any,
+                **kwargs: Any) -> None: ...
     def poll(self, timeout: float = ...) -> int: ...
 
 # ---------------------------------------------------------------------------------------------- records

@@ -432,6 +432,7 @@ def test_produce_batch_retries_when_the_queue_is_full(impl: ModuleType) -> None:
     assert producer.polls >= 3
     first = producer.delivered[0]
     assert first[:6] == ("t", 0, b"k0", -1, 0, [("h", b"v")])
+    assert producer.delivered[1][:6] == ("t", 1, b"k1", 0, 10, None), "a timestamp without headers"
 
 
 def test_produce_batch_with_one_callback_and_start(impl: ModuleType) -> None:
