@@ -213,6 +213,9 @@ def encode_source_records(
     value_converter: Converter,
     header_converter: HeaderConverter | None,
 ) -> list[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]]: ...
+def batch_topics(
+    encoded: Sequence[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]],
+) -> list[str]: ...
 def produce_batch(
     producer: _Producer,
     encoded: Sequence[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]],

@@ -76,6 +76,7 @@ __all__ = [
     "SubmittedRecord",
     "SubmittedRecords",
     "TimestampType",
+    "batch_topics",
     "compile_transform_plan",
     "encode_source_records",
     "produce_batch",

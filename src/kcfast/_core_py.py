@@ -513,6 +513,13 @@ def _from_connect_headers(topic: str, headers: Any, header_converter: Any) -> li
     return result or None
 
 
+def batch_topics(
+    encoded: Sequence[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]],
+) -> list[str]:
+    """The distinct topics of an encoded batch (``encode_source_records``' tuples), in first-seen order."""
+    return list(dict.fromkeys(entry[0] for entry in encoded))
+
+
 def produce_batch(
     producer: Any,
     encoded: Sequence[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]],
@@ -570,6 +577,7 @@ def produce_batch(
 from kcfast._core_py_pgoutput import PgoutputDecoder, PgTable
 
 __all__ = [
+    "batch_topics",
     "compile_transform_plan",
     "transform_batch",
     "encode_source_records",

@@ -527,6 +527,22 @@ def encode_source_records(records, key_converter, value_converter, header_conver
     return encoded
 
 
+def batch_topics(list encoded):
+    """The distinct topics of an encoded batch (``encode_source_records``' tuples), in first-seen order."""
+    cdef list topics = []
+    cdef object topic, last = None
+    cdef tuple item
+    for item in encoded:
+        topic = item[0]
+        # A batch usually holds one topic, and its records share the topic's string object.
+        if topic is last:
+            continue
+        if topic not in topics:
+            topics.append(topic)
+        last = topic
+    return topics
+
+
 def produce_batch(producer, encoded, callback, Py_ssize_t start=0):
     """``producer.produce`` each encoded record from ``encoded[start]`` on, in order; returns how many.
 

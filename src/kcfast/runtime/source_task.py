@@ -186,7 +186,7 @@ class WorkerSourceTask(WorkerTask):
         if not encoded:
             return
         if self.topic_creation is not None or self.on_topic is not None:
-            for topic in dict.fromkeys([entry[0] for entry in encoded]):
+            for topic in core.batch_topics(encoded):
                 if self.topic_creation is not None:
                     self.topic_creation.maybe_create(topic)
                 if self.on_topic is not None:

@@ -580,3 +580,13 @@ def test_payload_edge_cases_match_the_converter(impl: ModuleType, payload: bytes
         assert str(info.value.__cause__) == str(want)
     else:
         assert convert(impl, messages, conv, conv)[1].value == want
+
+
+def test_batch_topics_in_first_seen_order(impl: ModuleType) -> None:
+    def entry(topic: str) -> tuple[Any, ...]:
+        return (topic, -1, None, b"v", None, 0)
+
+    same = "orders"
+    batch = [entry(same), entry(same), entry("audit"), entry("".join(["ord", "ers"])), entry("audit"), entry("x")]
+    assert impl.batch_topics(batch) == ["orders", "audit", "x"]
+    assert impl.batch_topics([]) == []
