@@ -2,6 +2,7 @@
 # A change here is an API change of kcfast._core: review it as such.
 
 cimport cython
+from cpython.pythread cimport PyThread_type_lock
 from libc.stdint cimport int64_t, uint32_t
 
 
@@ -417,3 +418,35 @@ cdef class _TransformStage:
     cdef _TransformPredicate predicate  # None: always applies
     cdef bint negate
     cdef _TransformOp op
+
+
+# ---------------------------------------------------------------------------------------------- producer
+
+cdef struct _Reports:
+    # Delivery reports noted by the C delivery callback between two polls.
+    void* owner                 # the DirectProducer (borrowed; NULL while it is freed)
+    Py_ssize_t count
+    Py_ssize_t capacity
+    Py_ssize_t overflow         # reports that could not be noted (no memory)
+    Py_ssize_t* slots
+    int* errors
+
+
+cdef class DirectProducer:
+    cdef void* _rk
+    cdef _Reports _reports
+    cdef PyThread_type_lock _lock   # held while librdkafka serves callbacks, until the reports are taken
+    cdef dict _pending              # slot -> delivery callback
+    cdef Py_ssize_t _next_slot
+    cdef object _log
+    cdef object _error
+    cdef object _exception
+    cdef readonly list ignored
+    cdef readonly str name
+
+    cdef void* _handle(self) except NULL
+    cdef _log_line(self, int level, const char* facility, const char* client, const char* text)
+    cdef int _produce(self, str topic, bytes topic_c, object partition, object key, object value,
+                      object headers, object timestamp, object callback) except -1
+    cdef Py_ssize_t _produce_batch(self, list encoded, object callback, Py_ssize_t start) except -1
+    cdef int _deliver(self) except -1

@@ -323,3 +323,27 @@ def transform_batch(
 ) -> tuple[list[Any], list[tuple[int, int, Any, Exception]]]:
     """``(results, failures)``: one result per record (None: dropped or failed), and ``(position, stage,
     record, error)`` for each record a stage raised on."""
+
+# -- the source tasks' producer (_core/producer.pyx; compiled only, outside __all__) ------------------------
+
+def load_librdkafka(path: str, expected_version: int) -> str | None:
+    """Reach librdkafka at ``path`` (already loaded); ``None`` when it is usable, else why not."""
+
+class DirectProducer:
+    """A librdkafka producer driven by the core (see ``kcfast.kafka.direct``)."""
+
+    @property
+    def ignored(self) -> list[str]: ...
+    @property
+    def name(self) -> str: ...
+    def __init__(
+        self,
+        config: dict[str, Any],
+        log: Callable[[int, str, str, str], None] | None,
+        error: Callable[[int, str], Any],
+        exception: Callable[[Any], BaseException],
+    ) -> None: ...
+    def poll(self, timeout: float = 0.0) -> int: ...
+    def flush(self, timeout: float = -1.0) -> int: ...
+    def __len__(self) -> int: ...
+    def close(self) -> None: ...

@@ -63,6 +63,8 @@ include "_core/json.pyx"
 include "_core/convert.pyx"
 include "_core/pgoutput.pyx"
 include "_core/transforms.pyx"
+# Compiled only, outside __all__ (the twin has no counterpart): the source tasks' producer.
+include "_core/producer.pyx"
 
 __all__ = [
     "CommittableOffsets",

@@ -560,6 +560,8 @@ def produce_batch(producer, encoded, callback, Py_ssize_t start=0):
         ConnectError: ``produce`` failed otherwise; ``index`` is the failed record's position, ``produced``
             how many were produced before it; the producer's exception is the cause.
     """
+    if type(producer) is DirectProducer:
+        return (<DirectProducer>producer)._produce_batch(<list?>encoded, callback, start)
     cdef bint per_record = callback is not None and not callable(callback)
     cdef bint positional = True
     cdef Py_ssize_t index, n = len(encoded)
