@@ -26,6 +26,7 @@ __all__ = [
     "new_admin",
     "new_consumer",
     "new_producer",
+    "new_source_producer",
     "translate_client_config",
 ]
 
@@ -156,6 +157,16 @@ def _create(factory: Any, conf: dict[str, Any], log: Any) -> Any:
 def new_producer(conf: dict[str, Any], log: Any = None) -> Producer:
     """A producer from Java-style settings; settings librdkafka does not know are dropped with a warning."""
     return _create(Producer, translate_client_config(conf, log), log)
+
+
+def new_source_producer(conf: dict[str, Any], log: Any = None) -> Any:
+    """The producer of a source task: the core's ``DirectProducer`` when it can be used
+    (:mod:`kcfast.kafka.direct`), else confluent-kafka's. Its delivery callbacks receive no message."""
+    from kcfast.kafka.direct import new_direct_producer
+
+    translated = translate_client_config(conf, log)
+    producer = new_direct_producer(translated, _LIBRDKAFKA_LOG, log)
+    return producer if producer is not None else _create(Producer, translated, log)
 
 
 def new_consumer(conf: dict[str, Any], log: Any = None) -> Consumer:

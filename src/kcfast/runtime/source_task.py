@@ -114,7 +114,12 @@ class WorkerSourceTask(WorkerTask):
         self.errors.trigger_stop()
 
     def run(self) -> None:
-        self.producer = clients.new_producer(self.producer_config, self.log)
+        if self.commit_record_overridden or self.errors.tolerates_all:
+            # These delivery callbacks need the delivered message (commit_record's metadata, the failed
+            # record's topic); the direct producer hands callbacks none.
+            self.producer = clients.new_producer(self.producer_config, self.log)
+        else:
+            self.producer = clients.new_source_producer(self.producer_config, self.log)
         try:
             self.errors.start()
             self.task.initialize(self.context)
