@@ -266,7 +266,7 @@ cdef class DirectProducer:
         cdef void* rk
         cdef int result
         if not _rdk_ready:
-            raise RuntimeError("librdkafka is not loaded (kcfast.kafka.direct.available())")
+            raise RuntimeError("librdkafka is not loaded (see kcfast.kafka.direct.unavailable_reason())")
         self._pending = {}
         self._next_slot = 1
         self._log = log
