@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 import time
 from typing import Any
 
@@ -180,3 +181,30 @@ def test_str_and_bytes_like_keys_values_and_headers_are_sent_as_bytes(kafka: Emb
     (message,) = consume(kafka.bootstrap_servers, topic_name, 1)
     assert (message.key(), message.value()) == (b"k1", "välue".encode())
     assert message.headers() == [("h", b"hv"), ("s", b"text")]
+
+
+@compiled_only
+def test_two_threads_polling_lose_no_report(kafka: EmbeddedKafka, topic_name: str) -> None:
+    core = importlib.import_module("kcfast._core")
+    producer = new_producer({"bootstrap.servers": kafka.bootstrap_servers, "linger.ms": 1})
+    acked: list[int] = []
+    done = threading.Event()
+
+    def keep_flushing() -> None:
+        while not done.is_set():
+            producer.flush(0.05)
+
+    other = threading.Thread(target=keep_flushing)
+    other.start()
+    try:
+        for batch in range(20):
+            encoded = [(topic_name, -1, None, b"%d" % (batch * 100 + i), None, 0) for i in range(100)]
+            callbacks = [(lambda n: lambda err, msg: acked.append(n) if err is None else None)(batch * 100 + i)
+                         for i in range(100)]
+            assert core.produce_batch(producer, encoded, callbacks) == 100
+            producer.poll(0)
+    finally:
+        done.set()
+        other.join()
+    assert producer.flush(30) == 0
+    assert sorted(acked) == list(range(2000)), "every report delivered once"
