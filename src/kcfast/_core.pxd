@@ -436,8 +436,8 @@ cdef class DirectProducer:
     cdef void* _rk
     cdef _Reports _reports
     cdef PyThread_type_lock _lock   # held while librdkafka serves callbacks, until the reports are taken
-    cdef dict _pending              # slot -> delivery callback
-    cdef Py_ssize_t _next_slot
+    cdef list _pending              # delivery callbacks by slot - _base; None once called
+    cdef Py_ssize_t _base
     cdef object _log
     cdef object _error
     cdef object _exception

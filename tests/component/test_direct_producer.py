@@ -208,3 +208,29 @@ def test_two_threads_polling_lose_no_report(kafka: EmbeddedKafka, topic_name: st
         other.join()
     assert producer.flush(30) == 0
     assert sorted(acked) == list(range(2000)), "every report delivered once"
+
+
+@compiled_only
+def test_a_raising_callback_does_not_cost_the_others_their_report(kafka: EmbeddedKafka, topic_name: str) -> None:
+    core = importlib.import_module("kcfast._core")
+    producer = new_producer({"bootstrap.servers": kafka.bootstrap_servers})
+    called: list[int] = []
+
+    def callback(n: int) -> Any:
+        def delivered(err: Any, msg: Any) -> None:
+            called.append(n)
+            if n == 3:
+                raise ValueError("callback 3 failed")
+        return delivered
+
+    encoded = [(topic_name, 0, None, b"%d" % i, None, 0) for i in range(10)]
+    assert core.produce_batch(producer, encoded, [callback(i) for i in range(10)]) == 10
+    with pytest.raises(ValueError, match="callback 3 failed"):
+        while len(called) < 10:
+            producer.poll(0.1)
+    producer.flush(10)
+    assert sorted(called) == list(range(10))
+    # Later records still get their reports.
+    assert core.produce_batch(producer, encoded[:2], [callback(10), callback(11)]) == 2
+    assert producer.flush(10) == 0
+    assert sorted(called) == list(range(12))

@@ -267,8 +267,8 @@ cdef class DirectProducer:
         cdef int result
         if not _rdk_ready:
             raise RuntimeError("librdkafka is not loaded (see kcfast.kafka.direct.unavailable_reason())")
-        self._pending = {}
-        self._next_slot = 1
+        self._pending = []
+        self._base = 1  # slot 0 means "no callback"
         self._log = log
         self._error = error
         self._exception = exception
@@ -388,9 +388,9 @@ cdef class DirectProducer:
                         vus[count].u.header.size = PyBytes_GET_SIZE(encoded_value)
                     count += 1
             if callback is not None:
-                slot = self._next_slot
-                self._next_slot += 1
-                self._pending[slot] = callback
+                # Slots are handed out in order: pending[slot - base] is the callback of slot `slot`.
+                slot = self._base + len(self._pending)
+                self._pending.append(callback)
                 vus[count].vtype = _VTYPE_OPAQUE
                 vus[count].u.ptr = <void*><intptr_t>slot
                 count += 1
@@ -402,7 +402,7 @@ cdef class DirectProducer:
                 _rdk_error_destroy(failure)
                 if code != _ERR_QUEUE_FULL:
                     if slot:
-                        del self._pending[slot]
+                        del self._pending[slot - self._base]  # still the last one: polls only trim the front
                     raise self._exception(self._error(code, _rdk_err2str(code).decode("utf-8", "replace")))
                 self.poll(PRODUCE_RETRY_POLL_SECONDS)
         finally:
@@ -445,13 +445,15 @@ cdef class DirectProducer:
 
     cdef int _deliver(self) except -1:
         # Takes the reports noted under the lock, releases it, then calls back: a callback may poll again.
+        # Every callback is called; the first exception one raises is raised after the last.
         cdef Py_ssize_t count = self._reports.count
         cdef Py_ssize_t overflow = self._reports.overflow
         cdef Py_ssize_t* slots = self._reports.slots
         cdef int* errors = self._reports.errors
-        cdef Py_ssize_t i
-        cdef dict pending = self._pending
+        cdef Py_ssize_t i, index, done
+        cdef list pending = self._pending
         cdef int code
+        first_error = None
         self._reports.count = 0
         self._reports.overflow = 0
         self._reports.slots = NULL
@@ -459,21 +461,36 @@ cdef class DirectProducer:
         self._reports.capacity = 0
         PyThread_release_lock(self._lock)
         try:
-            if overflow:
-                raise MemoryError(f"{overflow} delivery reports could not be recorded")
             for i in range(count):
-                callback = pending.pop(slots[i])
+                index = slots[i] - self._base
+                callback = pending[index]
+                pending[index] = None
                 code = errors[i]
-                if code == 0:
-                    if type(callback) is SubmittedRecord:
-                        (<SubmittedRecord>callback)._ack()
+                try:
+                    if code == 0:
+                        if type(callback) is SubmittedRecord:
+                            (<SubmittedRecord>callback)._ack()
+                        else:
+                            callback(None, None)
                     else:
-                        callback(None, None)
-                else:
-                    callback(self._error(code, _rdk_err2str(code).decode("utf-8", "replace")), None)
+                        callback(self._error(code, _rdk_err2str(code).decode("utf-8", "replace")), None)
+                except BaseException as exc:
+                    if first_error is None:
+                        first_error = exc
+            # Drop the delivered prefix (reports of one partition arrive in order; partitions interleave).
+            done = 0
+            while done < len(pending) and pending[done] is None:
+                done += 1
+            if done:
+                del pending[:done]
+                self._base += done
         finally:
             free(slots)
             free(errors)
+        if overflow:
+            raise MemoryError(f"{overflow} delivery reports could not be recorded")
+        if first_error is not None:
+            raise first_error
         return 0
 
     def flush(self, double timeout=-1.0):
@@ -504,6 +521,7 @@ cdef class DirectProducer:
         """Destroy the librdkafka handle; records still queued are dropped without callbacks."""
         cdef void* rk = self._rk
         self._rk = NULL
+        self._base += len(self._pending)
         self._pending.clear()
         if rk != NULL:
             with nogil:
