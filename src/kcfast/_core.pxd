@@ -446,7 +446,7 @@ cdef class DirectProducer:
 
     cdef void* _handle(self) except NULL
     cdef _log_line(self, int level, const char* facility, const char* client, const char* text)
-    cdef int _produce(self, str topic, bytes topic_c, object partition, object key, object value,
-                      object headers, object timestamp, object callback) except -1
+    cdef int _produce(self, bytes topic_c, object partition, object key, object value, object headers,
+                      object timestamp, object callback) except -1
     cdef Py_ssize_t _produce_batch(self, list encoded, object callback, Py_ssize_t start) except -1
     cdef int _deliver(self) except -1

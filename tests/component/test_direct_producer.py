@@ -136,6 +136,12 @@ def test_a_record_librdkafka_rejects_says_which(kafka: EmbeddedKafka, topic_name
     assert cause.args[0].code() == clients.KafkaError.MSG_SIZE_TOO_LARGE
     assert producer.flush(30) == 0
     assert acked == [None], "the record before it was sent; the rejected one has no callback left behind"
+    # Later records still get their own callbacks.
+    later: list[str] = []
+    assert core.produce_batch(producer, [encoded[0], encoded[0]], [lambda err, msg: later.append("a"),
+                                                                    lambda err, msg: later.append("b")]) == 2
+    assert producer.flush(30) == 0
+    assert sorted(later) == ["a", "b"] and acked == [None]
 
 
 @compiled_only

@@ -325,7 +325,7 @@ cdef class DirectProducer:
             self._log(level, facility.decode("utf-8", "replace"), client.decode("utf-8", "replace"),
                       text.decode("utf-8", "replace"))
 
-    cdef int _produce(self, str topic, bytes topic_c, object partition, object key, object value, object headers,
+    cdef int _produce(self, bytes topic_c, object partition, object key, object value, object headers,
                       object timestamp, object callback) except -1:
         # One rd_kafka_produceva; a full queue is answered by polling and trying again.
         cdef kcfast_rdk_vu fixed[_FIXED_VUS]
@@ -394,17 +394,21 @@ cdef class DirectProducer:
                 vus[count].vtype = _VTYPE_OPAQUE
                 vus[count].u.ptr = <void*><intptr_t>slot
                 count += 1
-            while True:
-                failure = _rdk_produceva(rk, vus, count)
-                if failure == NULL:
-                    return 0
-                code = _rdk_error_code(failure)
-                _rdk_error_destroy(failure)
-                if code != _ERR_QUEUE_FULL:
-                    if slot:
-                        del self._pending[slot - self._base]  # still the last one: polls only trim the front
-                    raise self._exception(self._error(code, _rdk_err2str(code).decode("utf-8", "replace")))
-                self.poll(PRODUCE_RETRY_POLL_SECONDS)
+            try:
+                while True:
+                    failure = _rdk_produceva(rk, vus, count)
+                    if failure == NULL:
+                        return 0
+                    code = _rdk_error_code(failure)
+                    _rdk_error_destroy(failure)
+                    if code != _ERR_QUEUE_FULL:
+                        raise self._exception(self._error(code, _rdk_err2str(code).decode("utf-8", "replace")))
+                    self.poll(PRODUCE_RETRY_POLL_SECONDS)
+            except BaseException:
+                if slot:
+                    # Never produced: its slot becomes a hole that the next trim passes over.
+                    self._pending[slot - self._base] = None
+                raise
         finally:
             if vus != fixed:
                 free(vus)
@@ -426,7 +430,7 @@ cdef class DirectProducer:
             if per_record:
                 on_delivery = callback[index]
             try:
-                self._produce(<str>topic, topic_c, partition, key, value, headers, timestamp, on_delivery)
+                self._produce(topic_c, partition, key, value, headers, timestamp, on_delivery)
             except Exception as exc:
                 raise produce_error(index, produced, topic, partition, exc) from exc
             produced += 1
