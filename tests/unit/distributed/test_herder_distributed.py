@@ -308,11 +308,15 @@ def test_deleting_a_connector_rebalances_and_removes_its_statuses() -> None:
             with pytest.raises(NotLeaderError):
                 await follower.delete_connector_config("d")
             await leader.delete_connector_config("d")
+            # Statuses go once the deletion is read back; the tasks stop with the rebalance that follows.
             await eventually(
                 lambda: follower.status_store.get_connector("d") is None and task_states(follower, "d") == [],
                 "statuses removed",
             )
-            assert follower.connectors() == [] and not follower.worker.tasks and not leader.worker.tasks
+            await eventually(
+                lambda: follower.connectors() == [] and not follower.worker.tasks and not leader.worker.tasks,
+                "the connector and its tasks stopped on both workers",
+            )
 
     run(scenario)
 
