@@ -632,6 +632,18 @@ class DistributedHerder(DistributedRequests, Herder):
             "not known" if stage is None else stage.description,
         )
 
+    def on_shutdown(self, target: str | ConnectorTaskId) -> None:
+        """The connector or task shut down gracefully: UNASSIGNED, unless its connector was deleted.
+
+        The leader removes a deleted connector's statuses (``_update_deleted_statuses``); an UNASSIGNED that a
+        worker wrote after that, when it stopped the connector's work in the rebalance that followed, would
+        outlive the connector in the status topic until the next cleanup.
+        """
+        connector = target.connector if isinstance(target, ConnectorTaskId) else target
+        if not self.config_store.snapshot().contains(connector):
+            return
+        super().on_shutdown(target)
+
     def _update_deleted_statuses(self) -> None:
         state = self.config_store.snapshot()
         connectors = set(state.connectors())
