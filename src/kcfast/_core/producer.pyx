@@ -202,6 +202,13 @@ cdef bytes _as_bytes(object data):
     return bytes(memoryview(data))
 
 
+cdef inline void _set_mem(kcfast_rdk_vu* vu, int vtype, bytes data) noexcept:
+    # A key or value entry pointing into `data`, which the caller keeps alive.
+    vu.vtype = vtype
+    vu.u.mem.ptr = PyBytes_AS_STRING(data)
+    vu.u.mem.size = PyBytes_GET_SIZE(data)
+
+
 cdef void _on_delivery(void* rk, const kcfast_rdk_message* msg, void* opaque) noexcept nogil:
     # Runs inside rd_kafka_poll/rd_kafka_flush, called by DirectProducer without the GIL and under its lock:
     # note the slot and the error, nothing else.
@@ -353,18 +360,12 @@ cdef class DirectProducer:
                 vus[count].u.i32 = <int32_t>partition
                 count += 1
             if value is not None:
-                if type(value) is not bytes:
-                    value = _as_bytes(value)
-                vus[count].vtype = _VTYPE_VALUE
-                vus[count].u.mem.ptr = PyBytes_AS_STRING(value)
-                vus[count].u.mem.size = PyBytes_GET_SIZE(value)
+                value = _as_bytes(value)  # the local keeps a converted value alive until produceva returns
+                _set_mem(&vus[count], _VTYPE_VALUE, <bytes>value)
                 count += 1
             if key is not None:
-                if type(key) is not bytes:
-                    key = _as_bytes(key)
-                vus[count].vtype = _VTYPE_KEY
-                vus[count].u.mem.ptr = PyBytes_AS_STRING(key)
-                vus[count].u.mem.size = PyBytes_GET_SIZE(key)
+                key = _as_bytes(key)
+                _set_mem(&vus[count], _VTYPE_KEY, <bytes>key)
                 count += 1
             if timestamp:
                 vus[count].vtype = _VTYPE_TIMESTAMP
