@@ -32,6 +32,8 @@ from kcfast.runtime.worker_task import WorkerTask
 DEFAULT_BATCH = 2000
 #: How many recent batches keep their consumed messages for records the task reports later.
 RECENT_BATCHES = 4
+#: How long a stopping task polls for the revocation of its partitions before it closes its consumer.
+UNSUBSCRIBE_WAIT_S = 5.0
 #: How often the consumer lag behind ``sink-record-lag-max`` is sampled.
 LAG_SAMPLE_INTERVAL_S = 1.0
 
@@ -157,6 +159,7 @@ class WorkerSinkTask(WorkerTask):
         self._lag_due = 0.0
         self._kafka_paused = False
         self._pending: _Batch | None = None
+        self._closing = False
         self._retry_at = 0.0
         self.records_put = 0
         self.on_topic: Any = None  # callback(topic) for topic tracking, set by the worker
@@ -195,6 +198,11 @@ class WorkerSinkTask(WorkerTask):
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         tps = [TopicPartition(p.topic, p.partition) for p in partitions]
         if not tps:
+            return
+        if self._closing:
+            # The task already committed and closed its partitions (Kafka skips this callback too once the task
+            # stopped).
+            self.assignment.difference_update(tps)
             return
         self.log.info("Partitions revoked: %s", ", ".join(f"{t.topic}-{t.partition}" for t in tps))
         self._commit(tps, revoking=True)
@@ -493,6 +501,7 @@ class WorkerSinkTask(WorkerTask):
             self.errant_record_reporter.await_futures(partitions)
 
     def _close(self) -> None:
+        self._closing = True
         try:
             if self.consumer is not None and self.assignment:
                 self._commit(None)
@@ -513,7 +522,20 @@ class WorkerSinkTask(WorkerTask):
             except Exception as exc:  # noqa: BLE001
                 self.log.error("Error while closing the transformations: %s", exc, exc_info=exc)
         if self.consumer is not None:
+            self._unsubscribe()
             try:
                 self.consumer.close()
             except Exception:  # noqa: BLE001
                 pass
+
+    def _unsubscribe(self) -> None:
+        """Give up the assignment through the task's own polls before the consumer closes. A revocation served
+        inside ``Consumer.close`` can hang it for good: confluent-kafka's rebalance callback asks librdkafka for
+        the rebalance protocol, which the terminating group may never answer (librdkafka issue 4041)."""
+        try:
+            self.consumer.unsubscribe()
+            deadline = time.monotonic() + UNSUBSCRIBE_WAIT_S
+            while self.assignment and time.monotonic() < deadline:
+                self.consumer.consume(1, 0.1)
+        except Exception as exc:  # noqa: BLE001 - closing goes on
+            self.log.debug("Unsubscribing before close failed: %s", exc)
