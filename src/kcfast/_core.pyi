@@ -216,6 +216,7 @@ def encode_source_records(
 def batch_topics(
     encoded: Sequence[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]],
 ) -> list[str]: ...
+def record_topics(records: Sequence[SinkRecord]) -> list[str]: ...
 def produce_batch(
     producer: _Producer,
     encoded: Sequence[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]],

@@ -79,6 +79,7 @@ __all__ = [
     "SubmittedRecords",
     "TimestampType",
     "batch_topics",
+    "record_topics",
     "compile_transform_plan",
     "encode_source_records",
     "produce_batch",

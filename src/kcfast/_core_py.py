@@ -520,6 +520,11 @@ def batch_topics(
     return list(dict.fromkeys(entry[0] for entry in encoded))
 
 
+def record_topics(records: Sequence[Any]) -> list[str]:
+    """The distinct ``original_topic`` of a batch of SinkRecords, in first-seen order."""
+    return list(dict.fromkeys(rec.original_topic for rec in records))
+
+
 def produce_batch(
     producer: Any,
     encoded: Sequence[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]],
@@ -578,6 +583,7 @@ from kcfast._core_py_pgoutput import PgoutputDecoder, PgTable
 
 __all__ = [
     "batch_topics",
+    "record_topics",
     "compile_transform_plan",
     "transform_batch",
     "encode_source_records",

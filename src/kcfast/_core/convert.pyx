@@ -543,6 +543,21 @@ def batch_topics(list encoded):
     return topics
 
 
+def record_topics(list records):
+    """The distinct ``original_topic`` of a batch of SinkRecords, in first-seen order."""
+    cdef list topics = []
+    cdef object topic, last = None
+    for rec in records:
+        topic = (<SinkRecord>rec).original_topic if type(rec) is SinkRecord else rec.original_topic
+        # The core's SinkRecords of one topic share its string object.
+        if topic is last:
+            continue
+        if topic not in topics:
+            topics.append(topic)
+        last = topic
+    return topics
+
+
 def produce_batch(producer, encoded, callback, Py_ssize_t start=0):
     """``producer.produce`` each encoded record from ``encoded[start]`` on, in order; returns how many.
 

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+from kcfast import core
 from kcfast.api.connector import SourceConnectorContext
 from kcfast.errors import ConnectError
 from kcfast.logging_setup import LoggingContext
@@ -448,7 +449,7 @@ class Worker:
                 connector = task_id.connector
 
                 def on_records(records: list[Any]) -> None:
-                    for t in {r.original_topic for r in records}:
+                    for t in core.record_topics(records):
                         self.note_topic(connector, t)
 
                 wt.on_topic = on_records  # type: ignore[attr-defined]

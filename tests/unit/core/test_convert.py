@@ -590,3 +590,16 @@ def test_batch_topics_in_first_seen_order(impl: ModuleType) -> None:
     batch = [entry(same), entry(same), entry("audit"), entry("".join(["ord", "ers"])), entry("audit"), entry("x")]
     assert impl.batch_topics(batch) == ["orders", "audit", "x"]
     assert impl.batch_topics([]) == []
+
+
+def test_record_topics_are_the_original_topics_in_first_seen_order(impl: ModuleType) -> None:
+    raw = [impl.SinkRecord(t, 0, None, None, None, "v", o) for o, t in enumerate(["a", "a", "b", "a", "c"])]
+    # A transformed record keeps its original topic: topic tracking counts the topic it was read from.
+    routed = raw[2].new_record("routed-b", 0, None, None, None, "v", None)
+
+    class Other:  # a record type of the task's own, with the same attribute
+        original_topic = "d"
+
+    assert impl.record_topics(raw) == ["a", "b", "c"]
+    assert impl.record_topics([routed, raw[0], Other()]) == ["b", "a", "d"]
+    assert impl.record_topics([]) == []
