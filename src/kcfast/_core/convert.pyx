@@ -527,34 +527,31 @@ def encode_source_records(records, key_converter, value_converter, header_conver
     return encoded
 
 
+cdef inline object _add_topic(list topics, object topic, object last):
+    # Adds `topic` to `topics` once; returns it as the next `last`. The records of a batch's topic usually share
+    # one string object, so most records are passed over by identity.
+    if topic is not last and topic not in topics:
+        topics.append(topic)
+    return topic
+
+
 def batch_topics(list encoded):
     """The distinct topics of an encoded batch (``encode_source_records``' tuples), in first-seen order."""
     cdef list topics = []
-    cdef object topic, last = None
+    cdef object last = None
     cdef tuple item
     for item in encoded:
-        topic = item[0]
-        # A batch usually holds one topic, and its records share the topic's string object.
-        if topic is last:
-            continue
-        if topic not in topics:
-            topics.append(topic)
-        last = topic
+        last = _add_topic(topics, item[0], last)
     return topics
 
 
 def record_topics(list records):
     """The distinct ``original_topic`` of a batch of SinkRecords, in first-seen order."""
     cdef list topics = []
-    cdef object topic, last = None
+    cdef object last = None
     for rec in records:
-        topic = (<SinkRecord>rec).original_topic if type(rec) is SinkRecord else rec.original_topic
-        # The core's SinkRecords of one topic share its string object.
-        if topic is last:
-            continue
-        if topic not in topics:
-            topics.append(topic)
-        last = topic
+        last = _add_topic(topics, (<SinkRecord>rec).original_topic if type(rec) is SinkRecord else rec.original_topic,
+                          last)
     return topics
 
 
