@@ -27,6 +27,10 @@ from kcfast.kafka import clients
 from kcfast.runtime.tolerance import ProcessingContext, RetryWithToleranceOperator, Stage
 from kcfast.runtime.worker_task import WorkerTask
 
+#: Records of a polled batch taken through the send steps together (``WorkerSourceTask._send``). From 32 to 256
+#: the source benchmark measured the same CPU per record, about 10 % less than whole batches of 1,000.
+SEND_CHUNK = 128
+
 
 class WorkerSourceTaskContext(SourceTaskContext):
     """The context a SourceTask sees."""
@@ -168,8 +172,18 @@ class WorkerSourceTask(WorkerTask):
             self._send(records)
 
     def _send(self, records: list[Any]) -> None:
-        # Every polled record is submitted first, in poll order, so that acknowledging a dropped record never
-        # makes the offset of an earlier record in flight committable.
+        # A polled batch goes through every step (submit, transforms, conversion, produce) SEND_CHUNK records
+        # at a time, in poll order: the records a step reads are still in the CPU cache from the step before.
+        # Kafka's AbstractWorkerSourceTask takes the same steps one record at a time.
+        if len(records) <= SEND_CHUNK:
+            self._send_chunk(records)
+            return
+        for start in range(0, len(records), SEND_CHUNK):
+            self._send_chunk(records[start:start + SEND_CHUNK])
+
+    def _send_chunk(self, records: list[Any]) -> None:
+        # Every record of the chunk is submitted first, in poll order (and every earlier chunk was), so that
+        # acknowledging a dropped record never makes the offset of an earlier record in flight committable.
         subs = self.submitted.submit_all(records)
         originals = records
         chain = self.transforms

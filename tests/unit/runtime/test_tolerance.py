@@ -867,6 +867,38 @@ def test_source_loop_with_tolerance_none_sends_nothing_of_a_failing_batch() -> N
     assert produced == [] and len(wt.submitted.committable_offsets().offsets) == 0
 
 
+def test_source_loop_sends_a_long_batch_in_order_and_skips_its_failures() -> None:
+    from kcfast.runtime.source_task import SEND_CHUNK
+
+    values = [f"v{i}" for i in range(2 * SEND_CHUNK + 50)]
+    for bad in (3, SEND_CHUNK, 2 * SEND_CHUNK + 10):
+        values[bad] = "bad"
+    wt, produced = source_loop("all")
+    wt._send(source_records(*values))
+    wt.producer.acks = True
+    wt.producer.poll(0)
+    assert [p["value"] for p in produced] == [v.encode() for v in values if v != "bad"]
+    assert wt.submitted.committable_offsets().offsets[{"file": "f"}] == {"position": len(values) - 1}
+
+
+def test_source_loop_with_tolerance_none_commits_nothing_past_a_failing_record_of_a_long_batch() -> None:
+    from kcfast.runtime.source_task import SEND_CHUNK
+
+    values = [f"v{i}" for i in range(3 * SEND_CHUNK)]
+    failing = SEND_CHUNK + 5
+    values[failing] = "bad"
+    wt, produced = source_loop("none")
+    with pytest.raises(ConnectError, match="Tolerance exceeded in error handler"):
+        wt._send(source_records(*values))
+    wt.producer.acks = True
+    wt.producer.poll(0)
+    sent = [p["value"] for p in produced]
+    # What was sent is a prefix of the records before the failing one; no offset past it is committable.
+    assert sent == [v.encode() for v in values[:len(sent)]] and len(sent) <= failing
+    offsets = wt.submitted.committable_offsets().offsets
+    assert offsets.get({"file": "f"}, {"position": -1})["position"] == len(sent) - 1
+
+
 def test_source_loop_acks_a_dropped_record_only_after_earlier_records() -> None:
     class DropB(DropAll):
         def apply(self, record: Any) -> Any:
