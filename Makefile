@@ -32,6 +32,8 @@ test-pure: $(STAMP)
 # BENCH_RECORDS sets the records of each loop benchmark; results go to benchmarks/results/.
 PEERS_VENV := benchmarks/results/peers-venv
 BENCH_RECORDS ?= 1000000
+# BENCH_ROUNDS: rounds of each side of the sink, source and peers loops (the median CPU round is kept).
+BENCH_ROUNDS ?= 3
 
 $(PEERS_VENV)/.installed:
 	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
@@ -41,7 +43,7 @@ $(PEERS_VENV)/.installed:
 
 bench: compile $(PEERS_VENV)/.installed
 	mkdir -p benchmarks/results
-	$(BIN)/python -m pytest benchmarks -p no:cacheprovider --records $(BENCH_RECORDS) \
+	$(BIN)/python -m pytest benchmarks -p no:cacheprovider --records $(BENCH_RECORDS) --rounds $(BENCH_ROUNDS) \
 		--benchmark-json=benchmarks/results/latest.json $(PYTEST_ARGS)
 
 # Check the last results against benchmarks/bounds.json (BASELINE=<an earlier loops-*.json> to compare).

@@ -93,6 +93,19 @@ class Result:
         return out
 
 
+def median_of(measure: Callable[[], Result], rounds: int) -> Result:
+    """Run ``measure`` ``rounds`` times and keep the round with the median CPU time per record; every round's
+    CPU microseconds per record and records/s go to ``extra["rounds"]`` (a single round keeps none)."""
+    results = [measure() for _ in range(max(1, rounds))]
+    if len(results) == 1:
+        return results[0]
+    ordered = sorted(results, key=lambda r: r.cpu_us)
+    kept = ordered[(len(ordered) - 1) // 2]
+    kept.extra["rounds"] = [{"cpu_us_per_record": round(r.cpu_us, 3), "records_per_s": round(r.rate, 1)}
+                            for r in results]
+    return kept
+
+
 # ---------------------------------------------------------------------------------------------- the data
 
 
@@ -368,6 +381,20 @@ def table(results: Sequence[Result]) -> str:
                      f"{r.mb_per_s:>7.1f} {('%.2f' % x) if x is not None else '-':>9} {r.cpu_us:>10.2f} "
                      f"{r.rss_kb / 1024:>7.1f} {r.peak_rss_kb / 1024:>7.1f}")
     return "\n".join(lines)
+
+
+def round_lines(results: Sequence[Result]) -> list[str]:
+    """For each side measured over several rounds (``median_of``), the spread of its rounds."""
+    lines = []
+    for r in results:
+        rounds = r.extra.get("rounds")
+        if rounds:
+            cpu = sorted(x["cpu_us_per_record"] for x in rounds)
+            rate = sorted(x["records_per_s"] for x in rounds)
+            lines.append(f"  {r.suite}/{r.case}/{r.side}: {len(rounds)} rounds, CPU us/record "
+                         f"{cpu[0]:.2f}-{cpu[-1]:.2f}, records/s {rate[0]:,.0f}-{rate[-1]:,.0f} "
+                         "(median CPU round kept)")
+    return lines
 
 
 def machine() -> dict[str, Any]:

@@ -3,7 +3,9 @@ loop benchmarks a broker, the number of records and the collected results.
 
 Run with ``make bench`` (or ``pytest benchmarks``; ``-k core`` for the core alone). ``--calibrate`` switches
 every core benchmark to ``benchmark.pedantic`` with fixed rounds, for comparable runs on noisy machines.
-``--records N`` (or ``KCFAST_BENCH_RECORDS``) sets the records of each loop benchmark (default 1,000,000).
+``--records N`` (or ``KCFAST_BENCH_RECORDS``) sets the records of each loop benchmark (default 1,000,000);
+``--rounds N`` (or ``KCFAST_BENCH_ROUNDS``) runs each side of the sink, source and peers loops N times and keeps
+the round with the median CPU time per record.
 The loop benchmarks print their table at the end and save it to ``benchmarks/results/loops-latest.json``.
 """
 
@@ -31,6 +33,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=int(os.environ.get("KCFAST_BENCH_RECORDS", "1000000")),
         help="records of each loop benchmark (default 1000000, or KCFAST_BENCH_RECORDS)",
+    )
+    parser.addoption(
+        "--rounds",
+        type=int,
+        default=int(os.environ.get("KCFAST_BENCH_ROUNDS", "1")),
+        help="rounds of each loop benchmark side; the round with the median CPU time per record is kept "
+             "(default 1, or KCFAST_BENCH_ROUNDS)",
     )
     parser.addoption(
         "--calibrate",
@@ -83,6 +92,12 @@ def loop_records(request: pytest.FixtureRequest) -> int:
     return int(request.config.getoption("--records"))
 
 
+@pytest.fixture(scope="session")
+def loop_rounds(request: pytest.FixtureRequest) -> int:
+    """Rounds of each loop benchmark side (``_loops.median_of``)."""
+    return int(request.config.getoption("--rounds"))
+
+
 @pytest.fixture
 def record_result(request: pytest.FixtureRequest) -> Callable[[Any], Any]:
     """``record_result(result)`` keeps a loop benchmark's :class:`_loops.Result` for the final table."""
@@ -107,6 +122,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     terminalreporter.write_sep("=", "loop benchmarks (ratios are to the ceiling of the same suite and case)")
     terminalreporter.write_line(_loops.table(_RESULTS))
+    for line in _loops.round_lines(_RESULTS):
+        terminalreporter.write_line(line)
     for line in _loops.summary_lines(_RESULTS):
         terminalreporter.write_line(line)
     stamp = time.strftime("%Y%m%d-%H%M%S")
