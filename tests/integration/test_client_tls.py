@@ -26,7 +26,16 @@ from typing import Any
 import pytest
 
 from kcfast.errors import ConnectError, KcfastError
-from kcfast.kafka.clients import KafkaError, KafkaException, NewTopic, new_admin, new_consumer, new_producer
+from kcfast.kafka.clients import (
+    KafkaError,
+    KafkaException,
+    NewTopic,
+    cluster_id,
+    cluster_metadata,
+    new_admin,
+    new_consumer,
+    new_producer,
+)
 from kcfast.runtime.distributed.transport import AiokafkaTransport
 from kcfast.testing import EmbeddedKafka, free_port, tls
 from kcfast.testing.standalone import StandaloneProcess, properties_with
@@ -377,6 +386,12 @@ def test_standalone_file_pipeline_over_mutual_tls(mtls_cluster: TlsCluster, topi
         try:
             proc.wait_for(lambda: len(_lines(sink_file)) >= len(lines), what="all lines in the sink file")
             assert _lines(sink_file) == lines
+            # The worker looked the cluster id up over TLS too, with its own security settings.
+            status, root = proc.http.get("/")
+            assert status == 200
+            assert root["kafka_cluster_id"] == cluster_id(mtls_cluster.settings(**keystore(mtls_cluster.files,
+                                                                                           "pem-file")))
+            assert root["kafka_cluster_id"] == cluster_metadata(mtls_cluster.kafka.bootstrap_servers).cluster_id
             log = proc.log()
         finally:
             assert proc.stop() == 0

@@ -18,6 +18,7 @@ __all__ = [
     "NewTopic",
     "Producer",
     "TopicPartition",
+    "cluster_id",
     "cluster_metadata",
     "alter_group_offsets",
     "create_topics",
@@ -39,6 +40,14 @@ def cluster_metadata(bootstrap_servers: str, timeout: float = 5.0) -> Any:
     admin = AdminClient({"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": int(timeout * 1000),
                          "logger": _LIBRDKAFKA_LOG})
     return admin.list_topics(timeout=timeout)
+
+
+def cluster_id(conf: dict[str, Any], timeout: float = 10.0, log: Any = None) -> str | None:
+    """The id of the Kafka cluster that ``conf`` (Java-style client settings) reaches, from a DescribeCluster
+    request, as Kafka's worker looks it up: no topic metadata is fetched, however many topics the cluster
+    holds. Raises ``KafkaException`` when the cluster does not answer within ``timeout`` seconds."""
+    admin = new_admin(conf, log)
+    return admin.describe_cluster(request_timeout=timeout).result(timeout=timeout).cluster_id
 
 
 def create_topics(

@@ -26,16 +26,6 @@ __all__ = ["DistributedRuntime", "run_distributed"]
 log = logging.getLogger(__name__)
 
 
-def _cluster_id(bootstrap: str) -> str | None:
-    from kcfast.kafka.clients import cluster_metadata
-
-    try:
-        return str(cluster_metadata(bootstrap, timeout=10.0).cluster_id)
-    except Exception as exc:  # noqa: BLE001 - the worker still starts; the stores report broker problems
-        log.warning("Could not read the Kafka cluster id from %s: %s", bootstrap, exc)
-        return None
-
-
 class DistributedRuntime:
     """Everything ``kcfast distributed`` runs, with ``start``/``stop``.
 
@@ -76,14 +66,14 @@ class DistributedRuntime:
     async def start(self) -> None:
         """Bind and serve REST, and start the herder (which joins the group in the background)."""
         from kcfast.runtime.distributed.herder import DistributedHerder
-        from kcfast.runtime.worker import Worker
+        from kcfast.runtime.worker import Worker, lookup_kafka_cluster_id
         from kcfast.storage.kafka_config import KafkaConfigBackingStore
         from kcfast.storage.kafka_offsets import KafkaOffsetBackingStore
         from kcfast.storage.kafka_status import KafkaStatusBackingStore
 
         self.server.bind()
         loop = asyncio.get_running_loop()
-        cluster_id = await loop.run_in_executor(None, _cluster_id, self.config.bootstrap_servers)
+        cluster_id = await loop.run_in_executor(None, lookup_kafka_cluster_id, self.config)
         offsets = KafkaOffsetBackingStore.from_worker_config(self.config)
         statuses = KafkaStatusBackingStore.from_worker_config(self.config)
         configs = KafkaConfigBackingStore.from_worker_config(self.config, self._transform)

@@ -13,22 +13,12 @@ from kcfast.properties import load_properties
 from kcfast.rest.server import RestConfig, RestServer
 from kcfast.runtime.standalone import StandaloneHerder
 from kcfast.runtime.status import TargetState
-from kcfast.runtime.worker import Worker
+from kcfast.runtime.worker import Worker, lookup_kafka_cluster_id
 from kcfast.storage.file import FileOffsetBackingStore
 
 log = logging.getLogger(__name__)
 
 _INITIAL_STATES = {"RUNNING": TargetState.STARTED, "PAUSED": TargetState.PAUSED, "STOPPED": TargetState.STOPPED}
-
-
-def _cluster_id(bootstrap: str) -> str | None:
-    from kcfast.kafka.clients import cluster_metadata
-
-    try:
-        return cluster_metadata(bootstrap, timeout=10.0).cluster_id
-    except Exception as exc:  # noqa: BLE001 - the worker still starts; tasks report broker problems
-        log.warning("Could not read the Kafka cluster id from %s: %s", bootstrap, exc)
-        return None
 
 
 class StandaloneRuntime:
@@ -63,14 +53,13 @@ class StandaloneRuntime:
 
     async def start(self) -> None:
         self.server.bind()
-        bootstrap = self.config.bootstrap_servers
         filename = self.config.offset_storage_file_filename
         if not filename:
             raise ConfigError('Missing required configuration "offset.storage.file.filename" which has no default '
                               "value.")
         store = FileOffsetBackingStore(filename)
         self.worker = Worker(self.server.worker_id(), self.config, self.plugins, store,
-                             kafka_cluster_id=_cluster_id(bootstrap))
+                             kafka_cluster_id=lookup_kafka_cluster_id(self.config))
         self.herder = StandaloneHerder(self.worker, kafka_cluster_id=self.worker.kafka_cluster_id,
                                        config_transformer=self._transform)
         self.worker.topic_listener = self.herder.record_active_topic

@@ -29,6 +29,21 @@ from kcfast.storage.offsets import OffsetStorageReaderImpl, OffsetStorageWriter
 
 log = logging.getLogger(__name__)
 
+
+def lookup_kafka_cluster_id(config: Any) -> str | None:
+    """The Kafka cluster id for the REST root and the metrics, asked with the worker's connection and
+    security settings (Kafka's ``WorkerConfig.lookupKafkaClusterId``). Unlike Kafka, a worker that cannot
+    reach the cluster still starts: the id is then ``None``, and the tasks report the broker problems."""
+    from kcfast.kafka.clients import cluster_id
+    from kcfast.kafka.log import internal_client_config
+
+    settings = {**internal_client_config(config.originals()), "bootstrap.servers": config.bootstrap_servers}
+    try:
+        return cluster_id(settings, timeout=10.0, log=log)
+    except Exception as exc:  # noqa: BLE001 - the worker still starts
+        log.warning("Could not read the Kafka cluster id from %s: %s", settings.get("bootstrap.servers"), exc)
+        return None
+
 #: How long stopping a connector may take before the worker gives up on it (Kafka: 5 s).
 CONNECTOR_SHUTDOWN_TIMEOUT = 5.0
 
