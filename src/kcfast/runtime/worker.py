@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 
 
 def lookup_kafka_cluster_id(config: Any) -> str | None:
-    """The Kafka cluster id for the REST root and the metrics, asked with the worker's connection and
-    security settings (Kafka's ``WorkerConfig.lookupKafkaClusterId``). Unlike Kafka, a worker that cannot
-    reach the cluster still starts: the id is then ``None``, and the tasks report the broker problems."""
+    """The Kafka cluster id that ``GET /`` shows, asked with the worker's connection and security settings
+    (Kafka's ``WorkerConfig.lookupKafkaClusterId``). Unlike Kafka, a worker that cannot reach the cluster still
+    starts: the id is then ``None``, and the tasks report the broker problems."""
     from kcfast.kafka.clients import cluster_id
     from kcfast.kafka.log import internal_client_config
 
@@ -43,6 +43,7 @@ def lookup_kafka_cluster_id(config: Any) -> str | None:
     except Exception as exc:  # noqa: BLE001 - the worker still starts
         log.warning("Could not read the Kafka cluster id from %s: %s", settings.get("bootstrap.servers"), exc)
         return None
+
 
 #: How long stopping a connector may take before the worker gives up on it (Kafka: 5 s).
 CONNECTOR_SHUTDOWN_TIMEOUT = 5.0
