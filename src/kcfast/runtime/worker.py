@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 
 
 def lookup_kafka_cluster_id(config: Any) -> str | None:
-    """The Kafka cluster id that ``GET /`` shows, asked with the worker's connection and security settings
-    (Kafka's ``WorkerConfig.lookupKafkaClusterId``). Unlike Kafka, a worker that cannot reach the cluster still
-    starts: the id is then ``None``, and the tasks report the broker problems."""
+    """The Kafka cluster id that ``GET /`` shows, asked with the worker's connection and security
+    settings (Kafka's ``WorkerConfig.lookupKafkaClusterId``). Unlike Kafka, a worker that cannot reach the
+    cluster still starts: the id is then ``None``, and the tasks report the broker problems."""
     from kcfast.kafka.clients import cluster_id
     from kcfast.kafka.log import internal_client_config
 
