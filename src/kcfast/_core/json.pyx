@@ -752,31 +752,70 @@ cdef class _JsonNode:
         raise _Fallback()
 
 
+cdef extern from "Python.h":
+    # Borrowed-reference forms, for the walk below: it runs no Python code, so nothing it reads can change.
+    int _kc_dict_next "PyDict_Next" (PyObject* d, Py_ssize_t* pos, PyObject** key, PyObject** value)
+    long long _kc_as_long_long "PyLong_AsLongLongAndOverflow" (PyObject* obj, int* overflow)
+    double _kc_float_value "PyFloat_AS_DOUBLE" (PyObject* obj)
+    Py_ssize_t _kc_list_size "PyList_GET_SIZE" (PyObject* obj)
+    PyObject* _kc_list_item "PyList_GET_ITEM" (PyObject* obj, Py_ssize_t i)
+    Py_ssize_t _kc_tuple_size "PyTuple_GET_SIZE" (PyObject* obj)
+    PyObject* _kc_tuple_item "PyTuple_GET_ITEM" (PyObject* obj, Py_ssize_t i)
+    PyTypeObject PyUnicode_Type
+    PyTypeObject PyBool_Type
+    PyTypeObject PyLong_Type
+    PyTypeObject PyFloat_Type
+    PyTypeObject PyDict_Type
+    PyTypeObject PyList_Type
+    PyTypeObject PyTuple_Type
+    PyObject* Py_None
+    PyTypeObject* Py_TYPE(PyObject* obj)
+
+
 cdef bint _plain_json(object value, int depth) except -1:
     # Whether schemaless ``value`` is written by the converter exactly as orjson writes it: str, bool,
     # None, 64-bit int, a float in the range Java and orjson print alike, lists, tuples and str-keyed dicts.
-    cdef long long number
+    return _plain_json_ptr(<PyObject*>value, depth)
+
+
+cdef bint _plain_json_ptr(PyObject* value, int depth) noexcept:
+    # _plain_json on a borrowed reference: exact types only, so no check runs Python code.
+    cdef PyTypeObject* t = Py_TYPE(value)
     cdef int overflow = 0
     cdef double x
+    cdef Py_ssize_t pos = 0, i, n
+    cdef PyObject* key
+    cdef PyObject* item
     if depth > 200:
         return False
-    t = type(value)
-    if t is str or t is bool or value is None:
+    if t is &PyUnicode_Type or t is &PyBool_Type or value is Py_None:
         return True
-    if t is int:
-        number = PyLong_AsLongLongAndOverflow(value, &overflow)
+    if t is &PyLong_Type:
+        _kc_as_long_long(value, &overflow)
         return not overflow
-    if t is float:
-        x = value
+    if t is &PyFloat_Type:
+        x = _kc_float_value(value)
         return x == 0.0 or 1e-3 <= fabs(x) < 1e7
-    if t is dict:
-        for k, v in (<dict>value).items():
-            if type(k) is not str or not _plain_json(v, depth + 1):
+    if t is &PyDict_Type:
+        while _kc_dict_next(value, &pos, &key, &item):
+            if Py_TYPE(key) is not &PyUnicode_Type:
+                return False
+            t = Py_TYPE(item)
+            if t is &PyUnicode_Type or t is &PyBool_Type or item is Py_None:
+                continue
+            if not _plain_json_ptr(item, depth + 1):
                 return False
         return True
-    if t is list or t is tuple:
-        for v in value:
-            if not _plain_json(v, depth + 1):
+    if t is &PyList_Type:
+        n = _kc_list_size(value)
+        for i in range(n):
+            if not _plain_json_ptr(_kc_list_item(value, i), depth + 1):
+                return False
+        return True
+    if t is &PyTuple_Type:
+        n = _kc_tuple_size(value)
+        for i in range(n):
+            if not _plain_json_ptr(_kc_tuple_item(value, i), depth + 1):
                 return False
         return True
     return False

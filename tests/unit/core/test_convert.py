@@ -306,6 +306,13 @@ def source(impl: ModuleType, value_schema: Any, value: Any, **kw: Any) -> Any:
                              kw.pop("key", None), value_schema, value, kw.pop("timestamp", None), kw.pop("headers", None))
 
 
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return {"deep": value}
+
+
 @pytest.mark.parametrize(
     "conv, schema, value",
     [
@@ -321,10 +328,17 @@ def source(impl: ModuleType, value_schema: Any, value: Any, **kw: Any) -> Any:
         (converter(JsonConverter, **{"schemas.enable": "false"}), None, {"s": "\\u00ab \\\x1f \\ \x7f \x00"}),
         (converter(JsonConverter, **{"schemas.enable": "false"}), None, {"s": "ends with \\"}),
         (converter(JsonConverter), None, None),
+        (converter(JsonConverter, **{"schemas.enable": "false"}), None, {"t": (1, "x", (True, None)), "l": [0.5]}),
+        (converter(JsonConverter, **{"schemas.enable": "false"}), None, {"a": {1: "int key"}}),
+        (converter(JsonConverter, **{"schemas.enable": "false"}), None, {"n": [float("nan"), float("inf")]}),
+        (converter(JsonConverter, **{"schemas.enable": "false"}), None, {"i": [2**63 - 1, -(2**63), 0]}),
+        (converter(JsonConverter, **{"schemas.enable": "false"}), None, {"f": [1e7, 9999999.5, 1e-3, 9.9e-4]}),
+        (converter(JsonConverter, **{"schemas.enable": "false"}), None, _nested(205)),
     ],
     ids=["bytes", "bytearray", "string", "string-of-int", "json-struct", "json-schemaless-envelope",
          "json-big-double", "json-plain-struct", "json-plain", "json-control-chars", "json-backslash",
-         "json-null"],
+         "json-null", "json-tuples", "json-int-key", "json-nan-inf", "json-long-range", "json-float-range",
+         "json-deep"],
 )
 def test_encode_matches_the_converters(impl: ModuleType, conv: Any, schema: Any, value: Any) -> None:
     records = [source(impl, schema, value, timestamp=17, partition=2), source(impl, schema, value)]
