@@ -757,10 +757,9 @@ cdef extern from "Python.h":
     int _kc_dict_next "PyDict_Next" (PyObject* d, Py_ssize_t* pos, PyObject** key, PyObject** value)
     long long _kc_as_long_long "PyLong_AsLongLongAndOverflow" (PyObject* obj, int* overflow)
     double _kc_float_value "PyFloat_AS_DOUBLE" (PyObject* obj)
-    Py_ssize_t _kc_list_size "PyList_GET_SIZE" (PyObject* obj)
-    PyObject* _kc_list_item "PyList_GET_ITEM" (PyObject* obj, Py_ssize_t i)
-    Py_ssize_t _kc_tuple_size "PyTuple_GET_SIZE" (PyObject* obj)
-    PyObject* _kc_tuple_item "PyTuple_GET_ITEM" (PyObject* obj, Py_ssize_t i)
+    # On a list or a tuple.
+    Py_ssize_t _kc_sequence_size "PySequence_Fast_GET_SIZE" (PyObject* obj)
+    PyObject* _kc_sequence_item "PySequence_Fast_GET_ITEM" (PyObject* obj, Py_ssize_t i)
     PyTypeObject PyUnicode_Type
     PyTypeObject PyBool_Type
     PyTypeObject PyLong_Type
@@ -806,16 +805,10 @@ cdef bint _plain_json_ptr(PyObject* value, int depth) noexcept:
             if not _plain_json_ptr(item, depth + 1):
                 return False
         return True
-    if t is &PyList_Type:
-        n = _kc_list_size(value)
+    if t is &PyList_Type or t is &PyTuple_Type:
+        n = _kc_sequence_size(value)
         for i in range(n):
-            if not _plain_json_ptr(_kc_list_item(value, i), depth + 1):
-                return False
-        return True
-    if t is &PyTuple_Type:
-        n = _kc_tuple_size(value)
-        for i in range(n):
-            if not _plain_json_ptr(_kc_tuple_item(value, i), depth + 1):
+            if not _plain_json_ptr(_kc_sequence_item(value, i), depth + 1):
                 return False
         return True
     return False
