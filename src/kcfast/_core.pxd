@@ -3,6 +3,7 @@
 
 cimport cython
 from cpython.pythread cimport PyThread_type_lock
+from cpython.object cimport PyObject
 from libc.stdint cimport int64_t, uint32_t
 
 
@@ -47,30 +48,62 @@ cdef enum SubmittedState:
     DROPPED = 2
 
 
+cdef struct _SubmittedEntry:
+    # One record of a _SubmittedRun, as a DirectProducer's message opaque points to it.
+    void* run                   # the _SubmittedRun (borrowed: the run outlives its entries' messages)
+    Py_ssize_t index
+
+
+@cython.final
+cdef class _SubmittedRun:
+    # Consecutive records of one source partition submitted together (by submit_all, or one by submit):
+    # their offsets and states in one C block instead of an object per record.
+    cdef SubmittedRecords owner
+    cdef _PartitionQueue queue
+    cdef object partition       # the source partition of the run's first record
+    cdef Py_ssize_t size
+    cdef Py_ssize_t head        # records before it are folded into the queue's pending offset
+    cdef Py_ssize_t outstanding # messages a DirectProducer produced with the run's entries, not yet reported
+    cdef PyObject** offsets     # owned references
+    cdef _SubmittedEntry* entries
+    cdef unsigned char* states  # SubmittedState
+
+    cdef int ack(self, Py_ssize_t index) except -1
+    cdef bint drop(self, Py_ssize_t index) except -1
+    cdef SubmittedRecord record(self, Py_ssize_t index)
+
+
 @cython.final
 cdef class SubmittedRecord:
-    cdef SubmittedRecords _owner
-    cdef _PartitionQueue _queue # the queue of its source partition
-    cdef readonly object source_partition
-    cdef readonly object source_offset
-    cdef SubmittedState _state
+    # A handle on one record of a run, made when Python code asks for it.
+    cdef _SubmittedRun _run
+    cdef Py_ssize_t _index
 
-    cdef int _ack(self) except -1
+
+@cython.final
+cdef class SubmittedBatch:
+    # What submit_all returns: the submitted records in batch order, as a sequence of handles.
+    cdef list _runs
+    cdef Py_ssize_t _size
+    cdef _SubmittedEntry** entries  # entries[i]: the entry of the batch's record i
+
+    cdef SubmittedRecord record(self, Py_ssize_t index)
 
 
 @cython.final
 cdef class _PartitionQueue:
-    # The records of one source partition in submission order: records[head:] are tracked. The
-    # acknowledged prefix is folded into `pending` as acknowledgements arrive (collapse()), so only the
-    # records in flight are kept; a list with a moving head pops them without shifting memory.
+    # The runs of one source partition in submission order: runs[head:] hold the tracked records. The
+    # acknowledged prefix is folded into `pending` as acknowledgements arrive (collapse()), and a run is let
+    # go once all its records are folded in or dropped; a list with a moving head pops them without shifting
+    # memory.
     cdef object key             # partition_key(partition)
     cdef object partition       # the first submitted partition map with this key
-    cdef list records
+    cdef list runs
     cdef Py_ssize_t head
+    cdef Py_ssize_t tracked     # records submitted or acknowledged, neither folded in nor dropped
     cdef Py_ssize_t pending     # acknowledged records folded in since the last committable_offsets()
     cdef object pending_offset  # the source offset of the last of them
 
-    cdef inline Py_ssize_t size(self) noexcept
     cdef int collapse(self) except -1
     cdef int compact(self) except -1
 
@@ -83,7 +116,7 @@ cdef class SubmittedRecords:
     cdef public object on_failure
 
     cdef _PartitionQueue _queue_for(self, object partition)
-    cdef SubmittedRecord _submit(self, _PartitionQueue queue, object partition, object offset)
+    cdef _SubmittedRun _new_run(self, _PartitionQueue queue, object partition, Py_ssize_t size)
     cdef int _settled(self) except -1
 
 
@@ -438,6 +471,7 @@ cdef class DirectProducer:
     cdef PyThread_type_lock _lock   # held while librdkafka serves callbacks, until the reports are taken
     cdef list _pending              # delivery callbacks by slot - _base; None once called
     cdef Py_ssize_t _base
+    cdef set _runs                  # the _SubmittedRuns with messages not yet reported (keeps them alive)
     cdef object _log
     cdef object _error
     cdef object _exception
@@ -447,6 +481,6 @@ cdef class DirectProducer:
     cdef void* _handle(self) except NULL
     cdef _log_line(self, int level, const char* facility, const char* client, const char* text)
     cdef int _produce(self, bytes topic_c, object partition, object key, object value, object headers,
-                      object timestamp, object callback) except -1
+                      object timestamp, object callback, _SubmittedEntry* entry) except -1
     cdef Py_ssize_t _produce_batch(self, list encoded, object callback, Py_ssize_t start) except -1
     cdef int _deliver(self) except -1

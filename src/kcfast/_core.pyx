@@ -9,11 +9,12 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_DECREF, Py_INCREF
+from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_AsEncodedString, PyUnicode_DecodeUTF8
 from cpython.conversion cimport PyOS_string_to_double
 from libc.math cimport fabs, isfinite
 from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcmp
 
 from threading import Event as _Event

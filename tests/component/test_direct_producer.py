@@ -86,6 +86,58 @@ def test_records_arrive_as_encoded(kafka: EmbeddedKafka, topic_name: str) -> Non
 
 
 @compiled_only
+def test_a_submitted_batch_is_acknowledged_as_a_whole(kafka: EmbeddedKafka, topic_name: str) -> None:
+    """The batch submit_all returns, given as the callbacks: records are acknowledged per partition in order,
+    and the tracker's records stay valid while their messages are in flight, even once the batch is gone."""
+    import gc
+
+    core = importlib.import_module("kcfast._core")
+    clients.create_topics(kafka.bootstrap_servers, {topic_name: 2})
+    producer = new_producer({"bootstrap.servers": kafka.bootstrap_servers, "linger.ms": 20})
+    tracker = core.SubmittedRecords()
+    parts = [{"table": "a"}, {"table": "b"}]
+    records = [core.SourceRecord(parts[i % 3 == 0], {"o": i}, topic_name, i % 2, None, None, None, b"%d" % i)
+               for i in range(500)]
+    batch = tracker.submit_all(records)
+    encoded = [(r.topic, r.kafka_partition, None, r.value, None, 0) for r in records]
+    assert core.produce_batch(producer, encoded, batch) == 500
+    assert tracker.in_flight == 500
+    del batch
+    gc.collect()
+    assert producer.flush(30) == 0
+    assert tracker.in_flight == 0
+    committable = tracker.committable_offsets()
+    assert committable.num_committable_messages == 500
+    assert sorted((p["table"], o["o"]) for p, o in committable.offsets.items()) == [("a", 499), ("b", 498)]
+    assert sorted(int(m.value()) for m in consume(kafka.bootstrap_servers, topic_name, 500)) == list(range(500))
+    with pytest.raises(ValueError, match="2 submitted records for 3 encoded records"):
+        core.produce_batch(producer, encoded[:3], tracker.submit_all(records[:2]))
+
+
+@compiled_only
+def test_a_failed_record_of_a_submitted_batch_reaches_on_failure() -> None:
+    import gc
+
+    core = importlib.import_module("kcfast._core")
+    producer = new_producer({"bootstrap.servers": f"127.0.0.1:{free_port()}", "message.timeout.ms": 300,
+                             "reconnect.backoff.ms": 50})
+    tracker = core.SubmittedRecords()
+    failures: list[Any] = []
+    tracker.on_failure = lambda sub, err, msg: failures.append((sub.source_offset, sub.acked, err.code(), msg))
+    records = [core.SourceRecord({"p": 0}, {"o": i}, "t", None, None, None, None, b"v") for i in range(3)]
+    encoded = [(r.topic, -1, None, r.value, None, 0) for r in records]
+    assert core.produce_batch(producer, encoded, tracker.submit_all(records)) == 3
+    assert tracker.in_flight == 3 and tracker.committable_offsets().num_committable_messages == 0
+    # The producer keeps the records it has in flight: the reports still find them once the task's tracker
+    # is gone.
+    del tracker
+    gc.collect()
+    assert producer.flush(10) == 0
+    assert sorted(f[0]["o"] for f in failures) == [0, 1, 2]
+    assert {f[1:] for f in failures} == {(False, clients.KafkaError._MSG_TIMED_OUT, None)}
+
+
+@compiled_only
 def test_a_full_queue_is_polled_and_nothing_is_dropped(kafka: EmbeddedKafka, topic_name: str) -> None:
     core = importlib.import_module("kcfast._core")
     producer = new_producer({"bootstrap.servers": kafka.bootstrap_servers, "queue.buffering.max.messages": 5})

@@ -61,50 +61,93 @@ cdef bint _same_partition(object partition, object previous) except -1:
 
 @cython.final
 @cython.freelist(SUBMITTED_FREELIST_SIZE)
-cdef class SubmittedRecord:
-    """One source record handed to the producer, waiting for its delivery acknowledgement.
+cdef class _SubmittedRun:
+    """Records of one source partition submitted together, in submission order."""
 
-    Made by :meth:`SubmittedRecords.submit`. ``ack()`` may be called from any thread (librdkafka's
-    delivery callbacks); ``drop()`` only from the thread that owns the ``SubmittedRecords``. The record is
-    also a delivery callback: ``record(err, msg)`` acknowledges it when ``err`` is ``None`` and otherwise
-    calls the owner's ``on_failure(record, err, msg)``, leaving the record unacknowledged.
-    """
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        if self.offsets != NULL:
+            for i in range(self.size):
+                Py_XDECREF(self.offsets[i])
+            free(self.offsets)
+            self.offsets = NULL
 
-    def __cinit__(self):
-        self._state = SUBMITTED
-
-    @property
-    def acked(self):
-        """Whether the record was acknowledged."""
-        return self._state == ACKED
-
-    cdef int _ack(self) except -1:
+    cdef int ack(self, Py_ssize_t index) except -1:
         # No Python call between the test and the updates, so the GIL makes them atomic.
         cdef SubmittedRecords owner
         cdef _PartitionQueue queue
-        if self._state != SUBMITTED:
+        if self.states[index] != SUBMITTED:
             return 0
-        self._state = ACKED
-        owner = self._owner
+        self.states[index] = ACKED
+        owner = self.owner
         owner._in_flight -= 1
-        queue = self._queue
-        if queue.head < len(queue.records) and queue.records[queue.head] is self:
+        queue = self.queue
+        if index == self.head and queue.head < len(queue.runs) and queue.runs[queue.head] is self:
             queue.collapse()
         if owner._in_flight == 0:
             owner._settled()
         return 0
 
+    cdef bint drop(self, Py_ssize_t index) except -1:
+        cdef SubmittedRecords owner = self.owner
+        cdef _PartitionQueue queue = self.queue
+        if self.states[index] != SUBMITTED:
+            return False
+        self.states[index] = DROPPED
+        owner._in_flight -= 1
+        queue.tracked -= 1
+        queue.collapse()
+        if queue.tracked == 0 and queue.pending == 0 and owner._queues.get(queue.key) is queue:
+            del owner._queues[queue.key]
+        if owner._in_flight == 0:
+            owner._settled()
+        return True
+
+    cdef SubmittedRecord record(self, Py_ssize_t index):
+        cdef SubmittedRecord handle = SubmittedRecord.__new__(SubmittedRecord)
+        handle._run = self
+        handle._index = index
+        return handle
+
+
+@cython.final
+cdef class SubmittedRecord:
+    """One source record handed to the producer, waiting for its delivery acknowledgement.
+
+    Made by :meth:`SubmittedRecords.submit` and by indexing what :meth:`SubmittedRecords.submit_all` returns.
+    ``ack()`` may be called from any thread (librdkafka's delivery callbacks); ``drop()`` only from the thread
+    that owns the ``SubmittedRecords``. The record is also a delivery callback: ``record(err, msg)``
+    acknowledges it when ``err`` is ``None`` and otherwise calls the owner's ``on_failure(record, err,
+    msg)``, leaving the record unacknowledged.
+    """
+
+    @property
+    def source_partition(self):
+        """The source partition the record was submitted with (for records of one ``submit_all`` batch
+        with equal partition maps, the first record's map)."""
+        return self._run.partition
+
+    @property
+    def source_offset(self):
+        """The source offset the record was submitted with."""
+        return <object>self._run.offsets[self._index]
+
+    @property
+    def acked(self):
+        """Whether the record was acknowledged."""
+        return self._run.states[self._index] == ACKED
+
     def ack(self):
         """Acknowledge the record: it was written, so its offset may be committed once every earlier
         record of its source partition is acknowledged too. Idempotent and final: a dropped record stays
         dropped, an acknowledged one stays acknowledged."""
-        self._ack()
+        self._run.ack(self._index)
 
     def __call__(self, err, msg):
         if err is None:
-            self._ack()
+            self._run.ack(self._index)
             return
-        handler = self._owner.on_failure
+        handler = self._run.owner.on_failure
         if handler is not None:
             handler(self, err, msg)
 
@@ -112,33 +155,62 @@ cdef class SubmittedRecord:
         """Stop tracking the record without acknowledging it (it was filtered, or the producer rejected it
         and it will be retried). Returns whether the record was still tracked; an acknowledged record is
         no longer tracked (its offset is, or was, committable) and stays acknowledged."""
-        cdef SubmittedRecords owner = self._owner
-        cdef _PartitionQueue queue = self._queue
-        cdef list records = queue.records
-        cdef bint removed = False
-        cdef Py_ssize_t i
-        if self._state != SUBMITTED:
-            return False
-        i = len(records) - 1
-        while i >= queue.head:
-            if records[i] is self:
-                del records[i]
-                removed = True
-                break
-            i -= 1
-        self._state = DROPPED
-        owner._in_flight -= 1
-        queue.collapse()
-        if queue.size() == 0 and queue.pending == 0 and owner._queues.get(queue.key) is queue:
-            del owner._queues[queue.key]
-        if owner._in_flight == 0:
-            owner._settled()
-        return removed
+        return self._run.drop(self._index)
+
+    def __eq__(self, other):
+        if type(other) is not SubmittedRecord:
+            return NotImplemented
+        return self._run is (<SubmittedRecord>other)._run and self._index == (<SubmittedRecord>other)._index
+
+    def __hash__(self):
+        return hash((id(self._run), self._index))
 
     def __repr__(self):
-        state = ("submitted", "acked", "dropped")[<int>self._state]
+        state = ("submitted", "acked", "dropped")[self._run.states[self._index]]
         return (f"SubmittedRecord(source_partition={self.source_partition!r}, "
                 f"source_offset={self.source_offset!r}, {state})")
+
+
+@cython.final
+cdef class SubmittedBatch:
+    """The records of one :meth:`SubmittedRecords.submit_all` call, in batch order: a sequence of
+    :class:`SubmittedRecord`. A ``DirectProducer`` given the whole batch as the delivery callbacks of a
+    batch encoded from the same records acknowledges them without a handle per record."""
+
+    def __cinit__(self):
+        self._runs = []
+        self._size = 0
+        self.entries = NULL
+
+    def __dealloc__(self):
+        free(self.entries)
+        self.entries = NULL
+
+    cdef SubmittedRecord record(self, Py_ssize_t index):
+        cdef _SubmittedEntry* entry = self.entries[index]
+        return (<_SubmittedRun>entry.run).record(entry.index)
+
+    def __len__(self):
+        return self._size
+
+    def __getitem__(self, item):
+        cdef Py_ssize_t index
+        if isinstance(item, slice):
+            return [self.record(i) for i in range(*item.indices(self._size))]
+        index = item
+        if index < 0:
+            index += self._size
+        if not 0 <= index < self._size:
+            raise IndexError("submitted record index out of range")
+        return self.record(index)
+
+    def __iter__(self):
+        cdef Py_ssize_t i
+        for i in range(self._size):
+            yield self.record(i)
+
+    def __repr__(self):
+        return f"SubmittedBatch({self._size} records)"
 
 
 @cython.final
@@ -147,35 +219,49 @@ cdef class _PartitionQueue:
     def __cinit__(self, key, partition):
         self.key = key
         self.partition = partition
-        self.records = []
+        self.runs = []
         self.head = 0
+        self.tracked = 0
         self.pending = 0
         self.pending_offset = None
 
-    cdef inline Py_ssize_t size(self) noexcept:
-        return len(self.records) - self.head
-
     cdef int collapse(self) except -1:
-        # Move the acknowledged records at the head into the pending committable offset and let them go:
-        # only the offset of the last one is kept. No Python call before each record's slot is cleared.
-        cdef list records = self.records
-        cdef SubmittedRecord rec
-        while self.head < len(records):
-            rec = <SubmittedRecord>records[self.head]
-            if rec._state != ACKED:
+        # Fold the acknowledged records at the head into the pending committable offset, passing over
+        # dropped ones, and let go of the runs passed entirely. No Python call before a run's head moves.
+        cdef list runs = self.runs
+        cdef _SubmittedRun run
+        cdef Py_ssize_t i, last, folded
+        cdef unsigned char state
+        while self.head < len(runs):
+            run = <_SubmittedRun>runs[self.head]
+            i = run.head
+            last = -1
+            folded = 0
+            while i < run.size:
+                state = run.states[i]
+                if state == SUBMITTED:
+                    break
+                if state == ACKED:
+                    last = i
+                    folded += 1
+                i += 1
+            run.head = i
+            if folded:
+                self.pending_offset = <object>run.offsets[last]
+                self.pending += folded
+                self.tracked -= folded
+            if i < run.size:
                 break
-            self.pending_offset = rec.source_offset
-            self.pending += 1
             self.head += 1
-            records[self.head - 1] = None
-        if self.head >= 64:
+            runs[self.head - 1] = None
+        if self.head >= 16:
             self.compact()
         return 0
 
     cdef int compact(self) except -1:
-        # Drop the consumed head once it is at least half the list: amortised O(1) per record.
-        if self.head and self.head * 2 >= len(self.records):
-            del self.records[:self.head]
+        # Drop the passed head once it is at least half the list: amortised O(1) per run.
+        if self.head and self.head * 2 >= len(self.runs):
+            del self.runs[:self.head]
             self.head = 0
         return 0
 
@@ -191,7 +277,9 @@ cdef class SubmittedRecords:
 
     Acknowledged records at the head of a partition are folded into that partition's pending committable
     offset as their acknowledgements arrive, so memory holds the records in flight, not every record
-    acknowledged since the last offset flush.
+    acknowledged since the last offset flush. Records are kept in runs (the consecutive records of one
+    source partition in a batch): their offsets and states are C arrays, and a :class:`SubmittedRecord` is
+    only a handle made when Python code asks for one.
 
     Invariants: per source partition, tracked records are in submission order; ``in_flight`` counts the
     records neither acknowledged nor dropped.
@@ -223,15 +311,24 @@ cdef class SubmittedRecords:
             self._queues[key] = queue
         return queue
 
-    cdef SubmittedRecord _submit(self, _PartitionQueue queue, object partition, object offset):
-        cdef SubmittedRecord submitted = SubmittedRecord.__new__(SubmittedRecord)
-        submitted._owner = self
-        submitted._queue = queue
-        submitted.source_partition = partition
-        submitted.source_offset = offset
-        queue.records.append(submitted)
-        self._in_flight += 1
-        return submitted
+    cdef _SubmittedRun _new_run(self, _PartitionQueue queue, object partition, Py_ssize_t size):
+        # A run of `size` records whose offsets the caller fills in, then appends to its queue.
+        cdef _SubmittedRun run = _SubmittedRun.__new__(_SubmittedRun)
+        cdef char* block = <char*>calloc(size, sizeof(PyObject*) + sizeof(_SubmittedEntry) + 1)
+        cdef Py_ssize_t i
+        if block == NULL:
+            raise MemoryError()
+        run.offsets = <PyObject**>block
+        run.entries = <_SubmittedEntry*>(block + size * sizeof(PyObject*))
+        run.states = <unsigned char*>(block + size * (sizeof(PyObject*) + sizeof(_SubmittedEntry)))
+        run.owner = self
+        run.queue = queue
+        run.partition = partition
+        run.size = size
+        for i in range(size):
+            run.entries[i].run = <void*>run
+            run.entries[i].index = i
+        return run
 
     cdef int _settled(self) except -1:
         cdef object waiter = self._waiter
@@ -241,23 +338,78 @@ cdef class SubmittedRecords:
 
     def submit(self, source_partition, source_offset):
         """Track a record about to be produced; returns the handle to ``ack`` or ``drop`` it."""
-        return self._submit(self._queue_for(source_partition), source_partition, source_offset)
+        cdef _PartitionQueue queue = self._queue_for(source_partition)
+        cdef _SubmittedRun run = self._new_run(queue, source_partition, 1)
+        Py_INCREF(source_offset)
+        run.offsets[0] = <PyObject*>source_offset
+        queue.runs.append(run)
+        queue.tracked += 1
+        self._in_flight += 1
+        return run.record(0)
 
     def submit_all(self, records):
-        """``submit`` each source record of a batch, in order."""
-        cdef list result = []
+        """``submit`` each source record of a batch, in order; returns them as a :class:`SubmittedBatch`.
+
+        The records of each source partition become one run, in batch order."""
+        cdef list items = records if type(records) is list else list(records)
+        cdef Py_ssize_t n = len(items), i, r = -1, runs = 0
+        cdef SubmittedBatch batch = SubmittedBatch.__new__(SubmittedBatch)
+        cdef Py_ssize_t* run_of     # the run of each record
+        cdef Py_ssize_t* counts     # records per run, then the next free slot of each run
+        cdef list queues = [], partitions = []
+        cdef dict run_index = {}
+        cdef _PartitionQueue queue
+        cdef _SubmittedRun run
         cdef SourceRecord rec
-        cdef _PartitionQueue queue = None
-        cdef object previous = None
-        for r in records:
-            rec = <SourceRecord?>r
-            partition = rec.source_partition
-            # A batch usually repeats one partition map (or equal ones): its key is built once.
-            if queue is None or not _same_partition(partition, previous):
-                queue = self._queue_for(partition)
-                previous = partition
-            result.append(self._submit(queue, partition, rec.source_offset))
-        return result
+        cdef object partition, previous = None
+        if n == 0:
+            return batch
+        batch.entries = <_SubmittedEntry**>malloc(n * sizeof(_SubmittedEntry*))
+        run_of = <Py_ssize_t*>calloc(2 * n, sizeof(Py_ssize_t))
+        if batch.entries == NULL or run_of == NULL:
+            free(run_of)
+            raise MemoryError()
+        counts = run_of + n
+        try:
+            # First the run of every record. A batch usually repeats one partition map (or equal ones): its
+            # queue is looked up once per change of partition.
+            for i in range(n):
+                partition = (<SourceRecord?>items[i]).source_partition
+                if r < 0 or not _same_partition(partition, previous):
+                    queue = self._queue_for(partition)
+                    previous = partition
+                    r = run_index.get(queue, -1)
+                    if r < 0:
+                        r = runs
+                        runs += 1
+                        run_index[queue] = r
+                        queues.append(queue)
+                        partitions.append(partition)
+                run_of[i] = r
+                counts[r] += 1
+            for r in range(runs):
+                batch._runs.append(self._new_run(<_PartitionQueue>queues[r], partitions[r], counts[r]))
+                counts[r] = 0
+            run = None
+            for i in range(n):
+                if r != run_of[i] or run is None:
+                    r = run_of[i]
+                    run = <_SubmittedRun>batch._runs[r]
+                rec = <SourceRecord>items[i]
+                Py_INCREF(rec.source_offset)
+                run.offsets[counts[r]] = <PyObject*>rec.source_offset
+                batch.entries[i] = &run.entries[counts[r]]
+                counts[r] += 1
+        finally:
+            free(run_of)
+        for r in range(runs):
+            run = <_SubmittedRun>batch._runs[r]
+            queue = <_PartitionQueue>queues[r]
+            queue.runs.append(run)
+            queue.tracked += run.size
+            self._in_flight += run.size
+        batch._size = n
+        return batch
 
     def committable_offsets(self):
         """Forget the acknowledged records at the head of each partition and return their last offsets."""
@@ -275,7 +427,7 @@ cdef class SubmittedRecords:
                 queue.pending = 0
                 queue.pending_offset = None
                 queue.compact()
-            remaining = queue.size()
+            remaining = queue.tracked
             uncommittable += remaining
             if remaining > largest:
                 largest = remaining

@@ -276,6 +276,7 @@ cdef class DirectProducer:
             raise RuntimeError("librdkafka is not loaded (see kcfast.kafka.direct.unavailable_reason())")
         self._pending = []
         self._base = 1  # slot 0 means "no callback"
+        self._runs = set()
         self._log = log
         self._error = error
         self._exception = exception
@@ -333,8 +334,10 @@ cdef class DirectProducer:
                       text.decode("utf-8", "replace"))
 
     cdef int _produce(self, bytes topic_c, object partition, object key, object value, object headers,
-                      object timestamp, object callback) except -1:
-        # One rd_kafka_produceva; a full queue is answered by polling and trying again.
+                      object timestamp, object callback, _SubmittedEntry* entry) except -1:
+        # One rd_kafka_produceva; a full queue is answered by polling and trying again. The message's opaque
+        # is 0 (no callback), an even slot number (callback in _pending) or an odd tagged pointer to a
+        # submitted record's entry (`entry`, acknowledged without a Python call).
         cdef kcfast_rdk_vu fixed[_FIXED_VUS]
         cdef kcfast_rdk_vu* vus = fixed
         cdef Py_ssize_t count = 0, slot = 0, n_headers = 0, i
@@ -388,17 +391,26 @@ cdef class DirectProducer:
                         vus[count].u.header.val = PyBytes_AS_STRING(encoded_value)
                         vus[count].u.header.size = PyBytes_GET_SIZE(encoded_value)
                     count += 1
-            if callback is not None:
+            if entry != NULL:
+                vus[count].vtype = _VTYPE_OPAQUE
+                vus[count].u.ptr = <void*>(<intptr_t>entry | 1)
+                count += 1
+            elif callback is not None:
                 # Slots are handed out in order: pending[slot - base] is the callback of slot `slot`.
                 slot = self._base + len(self._pending)
                 self._pending.append(callback)
                 vus[count].vtype = _VTYPE_OPAQUE
-                vus[count].u.ptr = <void*><intptr_t>slot
+                vus[count].u.ptr = <void*>(<intptr_t>slot << 1)
                 count += 1
             try:
                 while True:
                     failure = _rdk_produceva(rk, vus, count)
                     if failure == NULL:
+                        if entry != NULL:
+                            run = <_SubmittedRun>entry.run
+                            if run.outstanding == 0:
+                                self._runs.add(run)
+                            run.outstanding += 1
                         return 0
                     code = _rdk_error_code(failure)
                     _rdk_error_destroy(failure)
@@ -421,6 +433,13 @@ cdef class DirectProducer:
         cdef tuple item
         cdef object last_topic = None
         cdef bytes topic_c = None
+        cdef SubmittedBatch submitted = None
+        cdef _SubmittedEntry* entry = NULL
+        if type(callback) is SubmittedBatch:
+            submitted = <SubmittedBatch>callback
+            if len(submitted) < n:
+                raise ValueError(f"{len(submitted)} submitted records for {n} encoded records")
+            per_record = False
         on_delivery = callback
         for index in range(start, n):
             item = <tuple?>encoded[index]
@@ -428,10 +447,12 @@ cdef class DirectProducer:
             if topic is not last_topic:
                 topic_c = (<str?>topic).encode()
                 last_topic = topic
-            if per_record:
+            if submitted is not None:
+                entry = submitted.entries[index]
+            elif per_record:
                 on_delivery = callback[index]
             try:
-                self._produce(topic_c, partition, key, value, headers, timestamp, on_delivery)
+                self._produce(topic_c, partition, key, value, headers, timestamp, on_delivery, entry)
             except Exception as exc:
                 raise produce_error(index, produced, topic, partition, exc) from exc
             produced += 1
@@ -458,6 +479,10 @@ cdef class DirectProducer:
         cdef Py_ssize_t i, index, done
         cdef list pending = self._pending
         cdef int code
+        cdef intptr_t opaque
+        cdef _SubmittedEntry* entry
+        cdef _SubmittedRun run
+        cdef SubmittedRecord handle
         first_error = None
         self._reports.count = 0
         self._reports.overflow = 0
@@ -467,14 +492,32 @@ cdef class DirectProducer:
         PyThread_release_lock(self._lock)
         try:
             for i in range(count):
-                index = slots[i] - self._base
+                opaque = <intptr_t>slots[i]
+                code = errors[i]
+                if opaque & 1:
+                    entry = <_SubmittedEntry*>(opaque - 1)
+                    run = <_SubmittedRun>entry.run
+                    run.outstanding -= 1
+                    if run.outstanding == 0:
+                        self._runs.discard(run)  # `run` keeps it alive until the next report
+                    try:
+                        if code == 0:
+                            run.ack(entry.index)
+                        else:
+                            run.record(entry.index)(
+                                self._error(code, _rdk_err2str(code).decode("utf-8", "replace")), None)
+                    except BaseException as exc:
+                        if first_error is None:
+                            first_error = exc
+                    continue
+                index = (opaque >> 1) - self._base
                 callback = pending[index]
                 pending[index] = None
-                code = errors[i]
                 try:
                     if code == 0:
                         if type(callback) is SubmittedRecord:
-                            (<SubmittedRecord>callback)._ack()
+                            handle = <SubmittedRecord>callback
+                            handle._run.ack(handle._index)
                         else:
                             callback(None, None)
                     else:
@@ -528,6 +571,7 @@ cdef class DirectProducer:
         self._rk = NULL
         self._base += len(self._pending)
         self._pending.clear()
+        self._runs.clear()
         if rk != NULL:
             with nogil:
                 PyThread_acquire_lock(self._lock, 1)

@@ -200,6 +200,31 @@ def test_submitted_record_is_a_delivery_callback(impl: ModuleType) -> None:
     assert committed == [(P1, {"pos": 0})], "a failed record is never committed"
 
 
+def test_submit_all_returns_a_sequence_of_the_records(impl: ModuleType) -> None:
+    records = impl.SubmittedRecords()
+    parts = [P1, P2, P1, P1, P2]
+    subs = records.submit_all([impl.SourceRecord(p, {"pos": i}, "t") for i, p in enumerate(parts)])
+    assert len(subs) == 5
+    assert [s.source_offset["pos"] for s in subs] == [0, 1, 2, 3, 4]
+    assert [s.source_partition for s in subs] == parts
+    assert subs[-1].source_offset == {"pos": 4} and subs[1].source_partition == P2
+    assert [s.source_offset["pos"] for s in subs[1:4]] == [1, 2, 3]
+    with pytest.raises(IndexError):
+        subs[5]
+    # Records of a partition are committed in submission order, across the other partition's records.
+    subs[2].ack()
+    subs[3].ack()
+    assert offsets_of(records.committable_offsets()) == []
+    subs[0].ack()
+    subs[4].ack()
+    assert offsets_of(records.committable_offsets()) == [(P1, {"pos": 3})]
+    subs[1].drop()
+    got = records.committable_offsets()
+    assert offsets_of(got) == [(P2, {"pos": 4})]
+    assert (records.in_flight, got.num_committable_messages, got.num_uncommittable_messages) == (0, 1, 0)
+    assert list(records.submit_all([])) == []
+
+
 def test_submit_all_rejects_other_objects(impl: ModuleType) -> None:
     with pytest.raises((TypeError, AttributeError)):
         impl.SubmittedRecords().submit_all([object()])
@@ -318,9 +343,11 @@ def model_prefix(
     return offsets, committable, uncommittable
 
 
+@pytest.mark.parametrize("chunk", [0, 1, 3, 64],
+                         ids=["submit", "submit_all-1", "submit_all-3", "submit_all-64"])
 @settings(max_examples=150, deadline=None)
 @given(scenario=scenarios())
-def test_committable_offsets_are_the_acknowledged_prefix(scenario: Any) -> None:
+def test_committable_offsets_are_the_acknowledged_prefix(chunk: int, scenario: Any) -> None:
     from kcfast import _core_py
 
     modules = [_core_py]
@@ -333,7 +360,13 @@ def test_committable_offsets_are_the_acknowledged_prefix(scenario: Any) -> None:
     parts, events = scenario
     for impl in modules:
         records = impl.SubmittedRecords()
-        subs = [records.submit(p, {"i": i}) for i, p in enumerate(parts)]
+        if chunk == 0:
+            subs = [records.submit(p, {"i": i}) for i, p in enumerate(parts)]
+        else:
+            # Batches mix partitions: each partition's records of a batch become one run.
+            batch = [impl.SourceRecord(p, {"i": i}, "t") for i, p in enumerate(parts)]
+            subs = [s for start in range(0, len(batch), chunk)
+                    for s in records.submit_all(batch[start:start + chunk])]
         state = ["submitted"] * len(parts)
         done: set[int] = set()
         for action, i in events + [("commit", 0)]:
