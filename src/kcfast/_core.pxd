@@ -224,6 +224,12 @@ cdef class _Encoder:
     cdef tuple _plan_for(self, object schema)
 
 
+@cython.final
+cdef class _EncodedRecord:
+    # One source record as serialized for the producer; reused from record to record of a batch.
+    cdef object topic, partition, key, value, headers, timestamp
+
+
 # ---------------------------------------------------------------------------------------------- pgoutput
 
 cdef enum PgKind:

@@ -223,13 +223,21 @@ def encode_source_records(
     value_converter: Converter,
     header_converter: HeaderConverter | None,
 ) -> list[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]]: ...
-def batch_topics(
-    encoded: Sequence[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]],
-) -> list[str]: ...
+def batch_topics(batch: Sequence[Any]) -> list[str]: ...
 def record_topics(records: Sequence[SinkRecord]) -> list[str]: ...
 def produce_batch(
     producer: _Producer,
     encoded: Sequence[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]],
+    callback: Callable[[Any, Any], None] | Sequence[Callable[[Any, Any], None] | None] | None,
+    start: int = 0,
+) -> int: ...
+
+def send_source_records(
+    producer: _Producer,
+    records: Sequence[SourceRecord],
+    key_converter: Converter,
+    value_converter: Converter,
+    header_converter: HeaderConverter | None,
     callback: Callable[[Any, Any], None] | Sequence[Callable[[Any, Any], None] | None] | None,
     start: int = 0,
 ) -> int: ...

@@ -84,6 +84,7 @@ __all__ = [
     "compile_transform_plan",
     "encode_source_records",
     "produce_batch",
+    "send_source_records",
     "sink_records_from_messages",
     "transform_batch",
 ]

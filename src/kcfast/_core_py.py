@@ -513,11 +513,10 @@ def _from_connect_headers(topic: str, headers: Any, header_converter: Any) -> li
     return result or None
 
 
-def batch_topics(
-    encoded: Sequence[tuple[str, int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None, int]],
-) -> list[str]:
-    """The distinct topics of an encoded batch (``encode_source_records``' tuples), in first-seen order."""
-    return list(dict.fromkeys(entry[0] for entry in encoded))
+def batch_topics(batch: Sequence[Any]) -> list[str]:
+    """The distinct topics of an encoded batch (``encode_source_records``' tuples) or of a batch of
+    SourceRecords, in first-seen order."""
+    return list(dict.fromkeys(item[0] if type(item) is tuple else item.topic for item in batch))
 
 
 def record_topics(records: Sequence[Any]) -> list[str]:
@@ -578,6 +577,45 @@ def produce_batch(
     return produced
 
 
+def send_source_records(
+    producer: Any,
+    records: Sequence[SourceRecord],
+    key_converter: Any,
+    value_converter: Any,
+    header_converter: Any,
+    callback: Any,
+    start: int = 0,
+) -> int:
+    """Serialize each SourceRecord from ``records[start]`` on as :func:`encode_source_records` does and
+    produce it at once, as :func:`produce_batch` does; returns how many records were produced.
+
+    ``callback`` is as for :func:`produce_batch`, indexed like ``records``.
+
+    Raises:
+        DataError: record ``index`` of ``records`` could not be converted; the records before it were
+            produced.
+        ConnectError: ``produce`` refused record ``index``, as for :func:`produce_batch`.
+    """
+    per_record = callback is not None and not callable(callback)
+    produced = 0
+    for index in range(start, len(records)):
+        try:
+            encoded = encode_source_records(records[index:index + 1], key_converter, value_converter,
+                                            header_converter)
+        except Exception as exc:
+            if hasattr(exc, "stage"):  # conversion_error's: the position in `records`
+                exc.index = index  # type: ignore[attr-defined]
+            raise
+        try:
+            produce_batch(producer, encoded, callback[index] if per_record else callback)
+        except Exception as exc:
+            if hasattr(exc, "produced"):  # produce_error's: the position in `records`
+                exc.index, exc.produced = index, produced  # type: ignore[attr-defined]
+            raise
+        produced += 1
+    return produced
+
+
 # The pgoutput part lives in its own module; it builds this module's SourceRecord, so it is imported last.
 from kcfast._core_py_pgoutput import PgoutputDecoder, PgTable
 
@@ -588,6 +626,7 @@ __all__ = [
     "transform_batch",
     "encode_source_records",
     "produce_batch",
+    "send_source_records",
     "sink_records_from_messages",
     "CommittableOffsets",
     "PartitionOffsets",

@@ -115,6 +115,39 @@ def test_a_submitted_batch_is_acknowledged_as_a_whole(kafka: EmbeddedKafka, topi
 
 
 @compiled_only
+def test_send_source_records_encodes_and_produces_in_turn(kafka: EmbeddedKafka, topic_name: str) -> None:
+    """Records go out in order through the converters; one that fails to convert stops the call, after the
+    records before it were produced and before any after it."""
+    from kcfast.converters import JsonConverter, StringConverter
+    from kcfast.data import Schema
+    from kcfast.errors import DataError
+
+    core = importlib.import_module("kcfast._core")
+    producer = new_producer({"bootstrap.servers": kafka.bootstrap_servers, "linger.ms": 5})
+    key_conv, value_conv = StringConverter(), JsonConverter()
+    key_conv.configure({}, True)
+    value_conv.configure({"schemas.enable": "false"}, False)
+    values: list[Any] = [{"n": i} for i in range(300)]
+    values[200] = {"n": object()}  # no Connect schema type: the converter refuses it
+    tracker = core.SubmittedRecords()
+    records = [core.SourceRecord({"p": 0}, {"o": i}, topic_name, 0, Schema.STRING_SCHEMA, f"k{i}", None, v)
+               for i, v in enumerate(values)]
+    batch = tracker.submit_all(records)
+    with pytest.raises(DataError) as info:
+        core.send_source_records(producer, records, key_conv, value_conv, None, batch)
+    assert (info.value.index, info.value.stage) == (200, "VALUE_CONVERTER")
+    assert producer.flush(30) == 0
+    assert tracker.in_flight == 100, "the 200 records before it were produced and acknowledged"
+    assert core.send_source_records(producer, records, key_conv, value_conv, None, batch, 201) == 99
+    batch[200].drop()
+    assert producer.flush(30) == 0 and tracker.in_flight == 0
+    assert list(tracker.committable_offsets().offsets.values()) == [{"o": 299}]
+    received = consume(kafka.bootstrap_servers, topic_name, 299)
+    assert [(m.key(), m.value()) for m in received] == [
+        (b"k%d" % i, b'{"n":%d}' % i) for i in range(300) if i != 200]
+
+
+@compiled_only
 def test_a_failed_record_of_a_submitted_batch_reaches_on_failure() -> None:
     import gc
 

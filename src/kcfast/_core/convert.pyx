@@ -484,6 +484,36 @@ cdef object _from_connect_headers(object topic, object headers, object header_co
     return result or None
 
 
+cdef int _encode_into(_EncodedRecord out, object r, Py_ssize_t index, _Encoder keys, _Encoder values,
+                      object key_converter, object header_converter) except -1:
+    # Headers, key and value through the converters, in Kafka Connect's order.
+    cdef ConnectRecord rec = <ConnectRecord?>r
+    topic = rec.topic
+    partition = rec.kafka_partition
+    headers = None
+    if rec._headers is not None:
+        try:
+            headers = _from_connect_headers(topic, rec.headers, header_converter)
+        except Exception as exc:
+            raise conversion_error(index, topic, partition, None, STAGE_HEADER_CONVERTER, header_converter, exc) from exc
+    try:
+        key = keys.encode(topic, rec.key_schema, rec.key)
+    except Exception as exc:
+        raise conversion_error(index, topic, partition, None, STAGE_KEY_CONVERTER, key_converter, exc) from exc
+    try:
+        value = values.encode(topic, rec.value_schema, rec.value)
+    except Exception as exc:
+        raise conversion_error(index, topic, partition, None, STAGE_VALUE_CONVERTER, values.converter, exc) from exc
+    timestamp = rec.timestamp
+    out.topic = topic
+    out.partition = -1 if partition is None else partition
+    out.key = key
+    out.value = value
+    out.headers = headers
+    out.timestamp = 0 if timestamp is None else timestamp
+    return 0
+
+
 def encode_source_records(records, key_converter, value_converter, header_converter):
     """Serialize a batch of SourceRecords into ``(topic, partition, key, value, headers, timestamp)``
     tuples for ``Producer.produce``: partition ``-1`` lets the producer choose, headers ``None`` means none,
@@ -499,32 +529,77 @@ def encode_source_records(records, key_converter, value_converter, header_conver
     _load()
     cdef _Encoder keys = _encoder_for(key_converter)
     cdef _Encoder values = _encoder_for(value_converter)
+    cdef _EncodedRecord out = _EncodedRecord.__new__(_EncodedRecord)
     cdef list encoded = []
     cdef Py_ssize_t index = -1
-    cdef ConnectRecord rec
     for r in records:
         index += 1
-        rec = <ConnectRecord?>r
-        topic = rec.topic
-        partition = rec.kafka_partition
-        headers = None
-        if rec._headers is not None:
-            try:
-                headers = _from_connect_headers(topic, rec.headers, header_converter)
-            except Exception as exc:
-                raise conversion_error(index, topic, partition, None, STAGE_HEADER_CONVERTER, header_converter, exc) from exc
-        try:
-            key = keys.encode(topic, rec.key_schema, rec.key)
-        except Exception as exc:
-            raise conversion_error(index, topic, partition, None, STAGE_KEY_CONVERTER, key_converter, exc) from exc
-        try:
-            value = values.encode(topic, rec.value_schema, rec.value)
-        except Exception as exc:
-            raise conversion_error(index, topic, partition, None, STAGE_VALUE_CONVERTER, value_converter, exc) from exc
-        timestamp = rec.timestamp
-        encoded.append((topic, -1 if partition is None else partition, key, value, headers,
-                        0 if timestamp is None else timestamp))
+        _encode_into(out, r, index, keys, values, key_converter, header_converter)
+        encoded.append((out.topic, out.partition, out.key, out.value, out.headers, out.timestamp))
     return encoded
+
+
+def send_source_records(producer, records, key_converter, value_converter, header_converter, callback,
+                        Py_ssize_t start=0):
+    """Serialize each SourceRecord from ``records[start]`` on as :func:`encode_source_records` does and
+    produce it at once, as :func:`produce_batch` does; returns how many records were produced.
+
+    ``callback`` is as for :func:`produce_batch`, indexed like ``records``. With the core's
+    ``DirectProducer`` no tuple is built per record, and a :class:`SubmittedBatch` of the same records is
+    acknowledged without a handle per record.
+
+    Raises:
+        DataError: record ``index`` of ``records`` could not be converted; the records before it were
+            produced.
+        ConnectError: ``produce`` refused record ``index``, as for :func:`produce_batch`.
+    """
+    _load()
+    cdef list items = records if type(records) is list else list(records)
+    cdef Py_ssize_t index, n = len(items), produced = 0
+    cdef _Encoder keys = _encoder_for(key_converter)
+    cdef _Encoder values = _encoder_for(value_converter)
+    cdef _EncodedRecord out = _EncodedRecord.__new__(_EncodedRecord)
+    cdef DirectProducer direct
+    cdef SubmittedBatch submitted = None
+    cdef _SubmittedEntry* entry = NULL
+    cdef bint per_record = callback is not None and not callable(callback)
+    cdef object last_topic = None
+    cdef bytes topic_c = None
+    if type(producer) is not DirectProducer:
+        for index in range(start, n):
+            _encode_into(out, items[index], index, keys, values, key_converter, header_converter)
+            item = (out.topic, out.partition, out.key, out.value, out.headers, out.timestamp)
+            try:
+                produce_batch(producer, [item], callback[index] if per_record else callback)
+            except Exception as exc:
+                if hasattr(exc, "produced"):  # produce_error's: the position in `records`
+                    exc.index, exc.produced = index, produced
+                raise
+            produced += 1
+        return produced
+    direct = <DirectProducer>producer
+    if type(callback) is SubmittedBatch:
+        submitted = <SubmittedBatch>callback
+        if len(submitted) < n:
+            raise ValueError(f"{len(submitted)} submitted records for {n} records")
+        per_record = False
+    on_delivery = callback
+    for index in range(start, n):
+        _encode_into(out, items[index], index, keys, values, key_converter, header_converter)
+        if out.topic is not last_topic:
+            topic_c = (<str?>out.topic).encode()
+            last_topic = out.topic
+        if submitted is not None:
+            entry = submitted.entries[index]
+        elif per_record:
+            on_delivery = callback[index]
+        try:
+            direct._produce(topic_c, out.partition, out.key, out.value, out.headers, out.timestamp, on_delivery,
+                            entry)
+        except Exception as exc:
+            raise produce_error(index, produced, out.topic, out.partition, exc) from exc
+        produced += 1
+    return produced
 
 
 cdef inline object _add_topic(list topics, object topic, object last):
@@ -535,13 +610,13 @@ cdef inline object _add_topic(list topics, object topic, object last):
     return topic
 
 
-def batch_topics(list encoded):
-    """The distinct topics of an encoded batch (``encode_source_records``' tuples), in first-seen order."""
+def batch_topics(list batch):
+    """The distinct topics of an encoded batch (``encode_source_records``' tuples) or of a batch of
+    SourceRecords, in first-seen order."""
     cdef list topics = []
     cdef object last = None
-    cdef tuple item
-    for item in encoded:
-        last = _add_topic(topics, item[0], last)
+    for item in batch:
+        last = _add_topic(topics, (<tuple>item)[0] if type(item) is tuple else item.topic, last)
     return topics
 
 

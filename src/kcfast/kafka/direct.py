@@ -25,7 +25,7 @@ from confluent_kafka import KafkaError, KafkaException
 
 from kcfast import core
 
-__all__ = ["new_direct_producer", "unavailable_reason"]
+__all__ = ["is_direct_producer", "new_direct_producer", "unavailable_reason"]
 
 _UNKNOWN = object()
 _reason: Any = _UNKNOWN
@@ -65,6 +65,15 @@ def unavailable_reason() -> str | None:
 
                 _reason = load_librdkafka(path, confluent_kafka.libversion()[1])
     return _reason
+
+
+def is_direct_producer(producer: Any) -> bool:
+    """Whether ``producer`` is the core's ``DirectProducer``."""
+    if core.IMPLEMENTATION != "cython":
+        return False
+    from kcfast._core import DirectProducer
+
+    return type(producer) is DirectProducer
 
 
 def _error(code: int, reason: str) -> KafkaError:

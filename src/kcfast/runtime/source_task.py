@@ -23,7 +23,7 @@ from typing import Any
 from kcfast import core
 from kcfast.api.task import SourceTask, SourceTaskContext
 from kcfast.errors import ConnectError, DataError, RetriableError
-from kcfast.kafka import clients
+from kcfast.kafka import clients, direct
 from kcfast.runtime.tolerance import ProcessingContext, RetryWithToleranceOperator, Stage
 from kcfast.runtime.worker_task import WorkerTask
 
@@ -110,6 +110,7 @@ class WorkerSourceTask(WorkerTask):
         self.records_sent = 0
         self._stop_lock = threading.Lock()
         self._task_started = False
+        self._send_in_core = False
 
     def on_stop_requested(self) -> None:
         # Only the retries of the error handling are cut short here. SourceTask.stop() runs on the task's
@@ -124,6 +125,9 @@ class WorkerSourceTask(WorkerTask):
             self.producer = clients.new_producer(self.producer_config, self.log)
         else:
             self.producer = clients.new_source_producer(self.producer_config, self.log)
+            # With topic.creation.* settings the encoded chunk names the topics to create before it is
+            # produced.
+            self._send_in_core = direct.is_direct_producer(self.producer) and self.topic_creation is None
         try:
             self.errors.start()
             self.task.initialize(self.context)
@@ -200,28 +204,68 @@ class WorkerSourceTask(WorkerTask):
                     kept_subs.append(sub)
             if not kept:
                 return
-            records, originals, subs = kept, kept_originals, kept_subs
+            if len(kept) < len(records):
+                records, originals, subs = kept, kept_originals, kept_subs
+            else:
+                records = kept
+        if self._send_in_core:
+            # Each record is encoded and produced in turn, in one core call; the submitted records are the
+            # delivery callbacks (ack on success, else _delivery_failed).
+            sent = self._send_records(records, originals, subs)
+            self._track_topics(records, sent)
+        else:
+            sent = self._encode_and_send(records, originals, subs)
+        if not sent:
+            return
+        self.records_sent += sent
+        if self.metrics is not None:
+            self.metrics.record_write(sent)
+        self.producer.poll(0)
+
+    def _encode_and_send(self, records: list[Any], originals: list[Any], subs: Any) -> int:
+        """Encode the chunk, create its topics, then produce it; returns how many records were sent."""
         encoded, originals, subs = self._encode(records, originals, subs)
         if not encoded:
-            return
-        if self.topic_creation is not None or self.on_topic is not None:
+            return 0
+        if self.topic_creation is not None:
             for topic in core.batch_topics(encoded):
-                if self.topic_creation is not None:
-                    self.topic_creation.maybe_create(topic)
-                if self.on_topic is not None:
-                    # Tracked once per topic and batch; a failed send fails the task, so the topic was used.
-                    self.on_topic(topic)
+                self.topic_creation.maybe_create(topic)
+        self._track_topics(encoded, len(encoded))
         if self.commit_record_overridden or self.errors.tolerates_all:
-            callbacks: list[Any] = [_Delivery(self, sub, rec) for sub, rec in zip(subs, originals)]
+            # Only commit_record and tolerated failures need the original record in the delivery callback.
+            callbacks: Any = [_Delivery(self, sub, rec) for sub, rec in zip(subs, originals)]
         else:
-            # The submitted records are the delivery callbacks (compiled): ack on success, else
-            # _delivery_failed. Only commit_record and tolerated failures need the original record.
             callbacks = subs
         core.produce_batch(self.producer, encoded, callbacks)
-        self.records_sent += len(encoded)
-        if self.metrics is not None:
-            self.metrics.record_write(len(encoded))
-        self.producer.poll(0)
+        return len(encoded)
+
+    def _track_topics(self, items: list[Any], sent: int) -> None:
+        # Tracked once per topic and batch; a failed send fails the task, so the topic was used.
+        if self.on_topic is not None and sent:
+            for topic in core.batch_topics(items):
+                self.on_topic(topic)
+
+    def _send_records(self, records: list[Any], originals: list[Any], subs: Any) -> int:
+        """Encode and produce ``records`` in the core, one record after the other, under the task's error
+        handling; returns how many were sent."""
+        kc, vc, hc = self.key_converter, self.value_converter, self.header_converter
+        producer = self.producer
+        sent = 0
+        pos = 0
+        while pos < len(records):
+            try:
+                return sent + core.send_source_records(producer, records, kc, vc, hc, subs, pos)
+            except DataError as exc:
+                index, stage = getattr(exc, "index", None), getattr(exc, "stage", None)
+                if index is None or stage is None:
+                    raise
+                sent += index - pos
+                result = self._recover_encoding(records[index], originals[index], subs[index], exc)
+                if result is not None:
+                    core.produce_batch(producer, [result], [subs[index]])
+                    sent += 1
+                pos = index + 1
+        return sent
 
     def _drop(self, record: Any, submitted: Any) -> None:
         """A record that will not be sent (dropped by a transformation, or its failure tolerated) counts as
@@ -263,16 +307,9 @@ class WorkerSourceTask(WorkerTask):
                     encoded.extend(core.encode_source_records(chunk[:index], kc, vc, hc))
                     kept.extend(originals[pos:pos + index])
                     kept_subs.extend(subs[pos:pos + index])
-                record, original, sub = chunk[index], originals[pos + index], subs[pos + index]
-                converter = {Stage.KEY_CONVERTER: kc, Stage.VALUE_CONVERTER: vc, Stage.HEADER_CONVERTER: hc}[
-                    Stage(stage)]
-                context = ProcessingContext(original)
-                cause = exc.__cause__ if exc.__cause__ is not None else exc
-                result = self.errors.recover(context, lambda r=record: self._encode_one(r), cause,
-                                             Stage(stage), type(converter))
-                if context.failed:
-                    self._drop(original, sub)
-                else:
+                original, sub = originals[pos + index], subs[pos + index]
+                result = self._recover_encoding(chunk[index], original, sub, exc)
+                if result is not None:
                     encoded.append(result)
                     kept.append(original)
                     kept_subs.append(sub)
@@ -285,6 +322,20 @@ class WorkerSourceTask(WorkerTask):
             kept_subs.extend(subs[pos:])
             break
         return encoded, kept, kept_subs
+
+    def _recover_encoding(self, record: Any, original: Any, sub: Any, exc: DataError) -> Any:
+        """Retry or tolerate a record that failed to encode: its encoded tuple, or ``None`` when the failure
+        was tolerated (the record is then acknowledged as processed)."""
+        kc, vc, hc = self.key_converter, self.value_converter, self.header_converter
+        stage = Stage(exc.stage)  # type: ignore[attr-defined]
+        converter = {Stage.KEY_CONVERTER: kc, Stage.VALUE_CONVERTER: vc, Stage.HEADER_CONVERTER: hc}[stage]
+        context = ProcessingContext(original)
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        result = self.errors.recover(context, lambda: self._encode_one(record), cause, stage, type(converter))
+        if context.failed:
+            self._drop(original, sub)
+            return None
+        return result
 
     def _encode_one(self, record: Any) -> Any:
         error: BaseException | None = None

@@ -501,6 +501,57 @@ def test_produce_batch_other_errors_say_where(impl: ModuleType) -> None:
     assert "message too large" in str(info.value)
 
 
+def source_batch(impl: ModuleType, values: list[Any]) -> list[Any]:
+    return [impl.SourceRecord({"p": 1}, {"o": i}, "out", i % 2, Schema.INT32_SCHEMA, i,
+                              Schema.OPTIONAL_STRING_SCHEMA, v, 1_700_000_000_000 + i if i % 3 else None)
+            for i, v in enumerate(values)]
+
+
+def test_send_source_records_is_encode_then_produce_per_record(impl: ModuleType) -> None:
+    records = source_batch(impl, [f"v{i}" for i in range(7)] + [None])
+    key_conv, value_conv = converter(IntegerConverter, is_key=True), converter(StringConverter)
+    expected = impl.encode_source_records(records, key_conv, value_conv, header_converter())
+    producer = FakeProducer(capacity=3)
+    acked: list[int] = []
+    callbacks = [(lambda i: (lambda err, msg: acked.append(i)))(i) for i in range(len(records))]
+    sent = impl.send_source_records(producer, records, key_conv, value_conv, header_converter(), callbacks, 1)
+    assert sent == 7
+    producer.poll()
+    assert [(t, p, k, v, h, ts) for t, v, k, p, ts, h, _ in producer.delivered] == expected[1:]
+    assert acked == list(range(1, 8))
+
+
+def test_send_source_records_stops_at_a_record_that_fails_to_convert(impl: ModuleType) -> None:
+    records = source_batch(impl, ["a", "b", 5, "d"])  # 5 is not a string
+    key_conv, value_conv = converter(IntegerConverter, is_key=True), converter(JsonConverter)
+    producer = FakeProducer(capacity=100)
+    with pytest.raises(DataError) as info:
+        impl.send_source_records(producer, records, key_conv, value_conv, header_converter(), None)
+    assert (info.value.index, info.value.stage) == (2, "VALUE_CONVERTER")
+    assert "Invalid type for STRING" in str(info.value)
+    sent = [item[1] for item in producer.queued]
+    expected = [item[3] for item in impl.encode_source_records(records[:2], key_conv, value_conv, None)]
+    assert sent == expected and len(sent) == 2, "the records before it are produced"
+    assert impl.send_source_records(producer, records, key_conv, value_conv, header_converter(), None, 3) == 1
+    assert len(producer.queued) == 3
+
+
+def test_send_source_records_produce_errors_say_where(impl: ModuleType) -> None:
+    records = source_batch(impl, ["a", "b", "c", "d"])
+    key_conv, value_conv = converter(IntegerConverter, is_key=True), converter(StringConverter)
+    producer = FakeProducer(capacity=100, fail_on=b"c")
+    with pytest.raises(ConnectError) as info:
+        impl.send_source_records(producer, records, key_conv, value_conv, header_converter(), None, 1)
+    assert (info.value.index, info.value.produced) == (2, 1)
+    assert "message too large" in str(info.value)
+
+
+def test_batch_topics_of_encoded_tuples_and_of_records(impl: ModuleType) -> None:
+    records = [source(impl, None, None, topic=t) for t in ("b", "a", "b", "c", "a")]
+    assert impl.batch_topics(records) == ["b", "a", "c"]
+    assert impl.batch_topics([(r.topic, -1, None, None, None, 0) for r in records]) == ["b", "a", "c"]
+
+
 # --------------------------------------------------------------------------------- compiled fast paths
 
 

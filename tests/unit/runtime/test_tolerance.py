@@ -861,6 +861,7 @@ def test_source_loop_skips_records_that_fail_to_convert_and_commits_their_offset
 
 
 def test_source_loop_with_tolerance_none_sends_nothing_of_a_failing_batch() -> None:
+    # confluent-kafka's producer: the chunk is encoded before any record of it is produced.
     wt, produced = source_loop("none")
     with pytest.raises(ConnectError, match="Tolerance exceeded in error handler"):
         wt._send(source_records("a", "bad", "c"))
