@@ -560,7 +560,7 @@ def send_source_records(producer, records, key_converter, value_converter, heade
     cdef _Encoder values = _encoder_for(value_converter)
     cdef _EncodedRecord out = _EncodedRecord.__new__(_EncodedRecord)
     cdef DirectProducer direct
-    cdef SubmittedBatch submitted = None
+    cdef SubmittedBatch submitted
     cdef _SubmittedEntry* entry = NULL
     cdef bint per_record = callback is not None and not callable(callback)
     cdef object last_topic = None
@@ -578,10 +578,8 @@ def send_source_records(producer, records, key_converter, value_converter, heade
             produced += 1
         return produced
     direct = <DirectProducer>producer
-    if type(callback) is SubmittedBatch:
-        submitted = <SubmittedBatch>callback
-        if len(submitted) < n:
-            raise ValueError(f"{len(submitted)} submitted records for {n} records")
+    submitted = _submitted_batch(callback, n)
+    if submitted is not None:
         per_record = False
     on_delivery = callback
     for index in range(start, n):

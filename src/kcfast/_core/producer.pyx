@@ -248,6 +248,15 @@ cdef void _on_log(const void* rk, int level, const char* facility, const char* t
             pass
 
 
+cdef SubmittedBatch _submitted_batch(object callback, Py_ssize_t n):
+    # The SubmittedBatch given as the delivery callbacks of `n` records, or None for other callbacks.
+    if type(callback) is not SubmittedBatch:
+        return None
+    if len(callback) < n:
+        raise ValueError(f"{len(callback)} submitted records for {n} records")
+    return <SubmittedBatch>callback
+
+
 cdef class DirectProducer:
     """A librdkafka producer driven by the core: :func:`produce_batch` produces through
     ``rd_kafka_produceva`` and :meth:`poll` acknowledges the delivered records.
@@ -427,19 +436,14 @@ cdef class DirectProducer:
                 free(vus)
 
     cdef Py_ssize_t _produce_batch(self, list encoded, object callback, Py_ssize_t start) except -1:
-        cdef bint per_record = callback is not None and not callable(callback)
         cdef Py_ssize_t index, n = len(encoded)
         cdef Py_ssize_t produced = 0
         cdef tuple item
         cdef object last_topic = None
         cdef bytes topic_c = None
-        cdef SubmittedBatch submitted = None
+        cdef SubmittedBatch submitted = _submitted_batch(callback, n)
         cdef _SubmittedEntry* entry = NULL
-        if type(callback) is SubmittedBatch:
-            submitted = <SubmittedBatch>callback
-            if len(submitted) < n:
-                raise ValueError(f"{len(submitted)} submitted records for {n} encoded records")
-            per_record = False
+        cdef bint per_record = submitted is None and callback is not None and not callable(callback)
         on_delivery = callback
         for index in range(start, n):
             item = <tuple?>encoded[index]
